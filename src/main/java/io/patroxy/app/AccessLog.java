@@ -1,0 +1,26 @@
+package io.patroxy.app;
+
+import java.time.Duration;
+
+import org.jboss.logging.Logger;
+
+import io.patroxy.proxy.Session;
+
+/** One line per finished session, like HAProxy's tcplog. */
+final class AccessLog {
+
+    private static final Logger LOG = Logger.getLogger("io.patroxy.access");
+
+    private AccessLog() {
+    }
+
+    static void log(Session s) {
+        if (!LOG.isInfoEnabled()) {
+            return;
+        }
+        LOG.infof("%s member=%s start=%s duration=%dms bytes_client_to_server=%d bytes_server_to_client=%d cause=%s",
+                s.client().remoteAddress(), s.member() == null ? "-" : s.member().name(), s.started(),
+                Duration.between(s.started(), java.time.Instant.now()).toMillis(),
+                s.clientToServerBytes(), s.serverToClientBytes(), s.cause().label());
+    }
+}

@@ -1,0 +1,76 @@
+package io.patroxy.app;
+
+import java.net.InetSocketAddress;
+import java.time.Clock;
+
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+
+import org.jboss.logging.Logger;
+
+import io.patroxy.cluster.ClusterRegistry;
+import io.patroxy.config.ConfigValidation;
+import io.patroxy.config.PatroxyConfig;
+import io.patroxy.health.HealthChecks;
+import io.patroxy.proxy.ProxyServer;
+import io.patroxy.proxy.SessionRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Vertx;
+
+/**
+ * Quarkus glue, kept thin: validates the configuration, wires health → cluster view →
+ * sessions → listener, and stops them in the reverse order.
+ */
+@Singleton
+public class Patroxy {
+
+    private static final Logger LOG = Logger.getLogger(Patroxy.class);
+
+    private final PatroxyConfig config;
+    private final Vertx vertx;
+    private ConfigValidation.Settings settings;
+    private ClusterRegistry cluster;
+    private SessionRegistry sessions;
+    private ProxyServer proxy;
+    private HealthChecks checks;
+
+    public Patroxy(PatroxyConfig config, Vertx vertx) {
+        this.config = config;
+        this.vertx = vertx;
+    }
+
+    void onStart(@Observes StartupEvent event) {
+        settings = ConfigValidation.validate(config);
+        LOG.infof("members: %s; check %s every %s, fall %d, rise %d, timeout %s", settings.members(),
+                settings.check().path(), settings.check().interval(), settings.check().fall(), settings.check().rise(),
+                settings.check().timeout());
+        cluster = new ClusterRegistry(settings.members(), settings.check().fall(), settings.check().rise(), Clock.systemUTC());
+        sessions = new SessionRegistry(settings.members(), settings.proxy().maxconn(), AccessLog::log);
+        cluster.addListener(sessions);
+        proxy = new ProxyServer(settings.proxy(), cluster::view, sessions);
+        proxy.start();
+        checks = HealthChecks.start(vertx, settings.members(), settings.check(), settings.proxy().connectTimeout(), cluster);
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        if (checks != null) {
+            checks.stop();
+        }
+        if (proxy != null) {
+            proxy.shutdown(settings.proxy().shutdownGrace());
+        }
+    }
+
+    public ClusterRegistry cluster() {
+        return cluster;
+    }
+
+    public SessionRegistry sessions() {
+        return sessions;
+    }
+
+    public InetSocketAddress proxyAddress() {
+        return proxy.address();
+    }
+}

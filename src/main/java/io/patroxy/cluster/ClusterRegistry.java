@@ -1,0 +1,110 @@
+package io.patroxy.cluster;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.jboss.logging.Logger;
+
+import io.patroxy.config.MemberAddress;
+import io.patroxy.health.CheckOutcome;
+import io.patroxy.health.MemberHealth;
+
+/**
+ * Turns check outcomes into immutable {@link ClusterView} snapshots. The only writer of the view;
+ * health checkers report here and never touch sessions, listeners react to the new snapshot.
+ */
+public final class ClusterRegistry {
+
+    private static final Logger LOG = Logger.getLogger(ClusterRegistry.class);
+
+    private final AtomicReference<ClusterView> view;
+    private final List<ClusterListener> listeners = new CopyOnWriteArrayList<>();
+
+    public ClusterRegistry(List<MemberAddress> members, int fall, int rise, Clock clock) {
+        List<MemberView> initial = new ArrayList<>();
+        for (MemberAddress m : members) {
+            initial.add(new MemberView(m, MemberHealth.initial(fall, rise), null, 0, 0, clock.instant(), Duration.ZERO));
+        }
+        view = new AtomicReference<>(new ClusterView(initial, null, false, clock.instant()));
+    }
+
+    public ClusterView view() {
+        return view.get();
+    }
+
+    public void addListener(ClusterListener listener) {
+        listeners.add(listener);
+    }
+
+    /** Applies one check result of one member and publishes the resulting snapshot. */
+    public synchronized void record(String memberName, CheckOutcome outcome) {
+        ClusterView before = view.get();
+        List<MemberView> members = new ArrayList<>(before.members().size());
+        MemberView previous = null;
+        MemberView updated = null;
+        for (MemberView m : before.members()) {
+            if (m.name().equals(memberName)) {
+                previous = m;
+                updated = m.next(outcome);
+                members.add(updated);
+            } else {
+                members.add(m);
+            }
+        }
+        if (updated == null) {
+            throw new IllegalArgumentException("unknown member " + memberName);
+        }
+        MemberView leader = LeaderSelector.select(members).orElse(null);
+        boolean contested = members.stream().filter(MemberView::isUp).count() > 1;
+        ClusterView after = new ClusterView(members, leader, contested, outcome.finishedAt());
+        view.set(after);
+
+        logMemberChange(previous, updated, after);
+        logLeaderChange(before, after);
+        for (ClusterListener listener : listeners) {
+            try {
+                listener.onChange(before, after);
+            } catch (RuntimeException e) {
+                LOG.errorf(e, "cluster listener %s failed", listener);
+            }
+        }
+    }
+
+    private static void logMemberChange(MemberView previous, MemberView updated, ClusterView after) {
+        String was = previous.health().display();
+        String now = updated.health().display();
+        if (was.equals(now)) {
+            return;
+        }
+        String line = String.format("member %s: %s -> %s, reason: %s, patroni role: %s; %d of %d members UP",
+                updated.name(), was, now, updated.lastCheck().describe(), updated.patroni().role(),
+                after.upCount(), after.members().size());
+        if (previous.isUp() && !updated.isUp()) {
+            LOG.warn(line);
+        } else {
+            LOG.info(line);
+        }
+    }
+
+    private static void logLeaderChange(ClusterView before, ClusterView after) {
+        String was = before.leaderName().orElse(null);
+        String now = after.leaderName().orElse(null);
+        if (!Objects.equals(was, now)) {
+            if (now == null) {
+                LOG.warnf("leader: %s -> NONE: no member is UP, new sessions are refused", was);
+            } else {
+                LOG.warnf("leader: %s -> %s (timeline %d): new sessions go to %s", was == null ? "NONE" : was, now,
+                        after.leader().patroni().timeline(), now);
+            }
+        }
+        if (after.contested() && (!before.contested() || !Objects.equals(was, now))) {
+            LOG.warnf("%d members are UP at once; new sessions go to %s only (latest check passed, then highest timeline, then configuration order)",
+                    after.upCount(), now);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package io.patroxy.cluster;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * An immutable snapshot of what the health checks know: crosses threads behind an
+ * {@code AtomicReference}; the data path only ever reads it.
+ *
+ * @param members   in configuration order
+ * @param leader    the member new sessions go to, or null when none is UP
+ * @param contested more than one member is UP (see {@link LeaderSelector})
+ */
+public record ClusterView(List<MemberView> members, MemberView leader, boolean contested, Instant at) {
+
+    public ClusterView {
+        members = List.copyOf(members);
+    }
+
+    public Optional<MemberView> leaderMember() {
+        return Optional.ofNullable(leader);
+    }
+
+    public Optional<String> leaderName() {
+        return leaderMember().map(MemberView::name);
+    }
+
+    public Optional<MemberView> member(String name) {
+        return members.stream().filter(m -> m.name().equals(name)).findFirst();
+    }
+
+    public long upCount() {
+        return members.stream().filter(MemberView::isUp).count();
+    }
+}

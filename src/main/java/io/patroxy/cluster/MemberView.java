@@ -1,0 +1,61 @@
+package io.patroxy.cluster;
+
+import java.time.Duration;
+import java.time.Instant;
+
+import io.patroxy.config.MemberAddress;
+import io.patroxy.health.CheckOutcome;
+import io.patroxy.health.MemberHealth;
+import io.patroxy.health.PatroniStatus;
+
+/**
+ * One member in a {@link ClusterView}: immutable.
+ *
+ * @param lastCheck         null until the first check ended
+ * @param checkFailures     failed checks so far (HAProxy's {@code chkfail})
+ * @param downTransitions   UP → DOWN transitions so far (HAProxy's {@code chkdown})
+ * @param lastChange        when the member last went UP or DOWN (or was first seen)
+ * @param downtimeBefore    DOWN time accumulated before {@code lastChange}
+ */
+public record MemberView(MemberAddress address, MemberHealth health, CheckOutcome lastCheck,
+        long checkFailures, long downTransitions, Instant lastChange, Duration downtimeBefore) {
+
+    public String name() {
+        return address.name();
+    }
+
+    public boolean isUp() {
+        return health.isUp();
+    }
+
+    public boolean lastCheckPassed() {
+        return lastCheck != null && lastCheck.passed();
+    }
+
+    public PatroniStatus patroni() {
+        return lastCheck == null ? PatroniStatus.UNKNOWN : lastCheck.patroni();
+    }
+
+    /** Total DOWN time (HAProxy's {@code downtime}), up to {@code now}. */
+    public Duration downtime(Instant now) {
+        if (health.checked() && !health.isUp()) {
+            return downtimeBefore.plus(Duration.between(lastChange, now));
+        }
+        return downtimeBefore;
+    }
+
+    /** The view after one more check result. */
+    MemberView next(CheckOutcome outcome) {
+        MemberHealth after = health.next(outcome.passed());
+        boolean changed = !health.checked() || after.isUp() != health.isUp();
+        Instant at = outcome.finishedAt();
+        Duration downtime = downtimeBefore;
+        if (changed && health.checked() && !health.isUp()) {
+            downtime = downtime.plus(Duration.between(lastChange, at));
+        }
+        return new MemberView(address, after, outcome,
+                checkFailures + (outcome.passed() ? 0 : 1),
+                downTransitions + (health.isUp() && !after.isUp() ? 1 : 0),
+                changed ? at : lastChange, downtime);
+    }
+}

@@ -1,0 +1,96 @@
+package io.patroxy.config;
+
+import java.time.Duration;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/**
+ * The one configuration root. Defaults reproduce the seeds' haproxy.cfg:
+ * {@code inter 3s fall 3 rise 2}, {@code timeout check 5s}, {@code timeout connect 4s},
+ * {@code retries 3}, {@code timeout client/server 30m}, {@code maxconn 100}.
+ * Every key can be given as an environment variable ({@code patroxy.check.fall} → {@code PATROXY_CHECK_FALL}).
+ * Values are checked as a whole by {@link ConfigValidation}.
+ */
+@ConfigMapping(prefix = "patroxy")
+public interface PatroxyConfig {
+
+    Listen listen();
+
+    Stats stats();
+
+    /** Comma-separated {@code [name=]host[:pgport[:apiport]]}; parsed by {@link MemberAddress#parseList}. */
+    String members();
+
+    Check check();
+
+    Timeout timeout();
+
+    /** How many more times a failed connection to the leader is tried (HAProxy's {@code retries}). */
+    @WithDefault("3")
+    int retries();
+
+    /** Most client sessions at once; further clients are refused (HAProxy's {@code maxconn}). */
+    @WithDefault("100")
+    int maxconn();
+
+    Shutdown shutdown();
+
+    interface Listen {
+        @WithDefault("0.0.0.0")
+        String host();
+
+        @WithDefault("5432")
+        int port();
+    }
+
+    interface Stats {
+        @WithDefault("0.0.0.0")
+        String host();
+
+        @WithDefault("7000")
+        int port();
+    }
+
+    interface Check {
+        /** Pause between the end of one check of a member and the start of the next (HAProxy's {@code inter}). */
+        @WithDefault("3s")
+        Duration interval();
+
+        @WithDefault("3")
+        int fall();
+
+        @WithDefault("2")
+        int rise();
+
+        /** A check passes only on HTTP 200 within this time (HAProxy's {@code timeout check}). */
+        @WithDefault("5s")
+        Duration timeout();
+
+        /** Patroni REST API endpoint that answers 200 on the member to route to. */
+        @WithDefault("/primary")
+        String path();
+
+        @WithDefault("http")
+        String scheme();
+    }
+
+    interface Timeout {
+        @WithDefault("4s")
+        Duration connect();
+
+        /** Client-side inactivity (HAProxy's {@code timeout client}). */
+        @WithDefault("30m")
+        Duration client();
+
+        /** Server-side inactivity (HAProxy's {@code timeout server}). */
+        @WithDefault("30m")
+        Duration server();
+    }
+
+    interface Shutdown {
+        /** On SIGTERM: how long open sessions may go on after Patroxy stops accepting. */
+        @WithDefault("10s")
+        Duration grace();
+    }
+}

@@ -1,0 +1,79 @@
+package io.patroxy.health;
+
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.TimeoutException;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import jakarta.ws.rs.WebApplicationException;
+
+/** Turns what an HTTP check got (a status and body, or an error) into a {@link CheckOutcome}. */
+public final class CheckOutcomes {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private CheckOutcomes() {
+    }
+
+    /** An HTTP answer: passes only on 200. */
+    public static CheckOutcome fromResponse(int status, String body, Duration took, Instant at) {
+        return new CheckOutcome(status == 200 ? CheckStatus.L7OK : CheckStatus.L7STS, status, took,
+                "HTTP " + status, parsePatroni(body), at);
+    }
+
+    /** Patroni's JSON ({@code role}, {@code timeline}, {@code state}); UNKNOWN if it is not that. */
+    public static PatroniStatus parsePatroni(String body) {
+        if (body == null || body.isBlank()) {
+            return PatroniStatus.UNKNOWN;
+        }
+        try {
+            JsonNode node = JSON.readTree(body);
+            if (node == null || !node.isObject()) {
+                return PatroniStatus.UNKNOWN;
+            }
+            return new PatroniStatus(node.path("role").asText(null), node.path("timeline").asLong(-1),
+                    node.path("state").asText(null));
+        } catch (Exception e) {
+            return PatroniStatus.UNKNOWN;
+        }
+    }
+
+    /** A failed exchange, classified as HAProxy classifies it. */
+    public static CheckOutcome fromError(Throwable error, Duration took, Instant at) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof WebApplicationException wae && wae.getResponse() != null) {
+                int status = wae.getResponse().getStatus();
+                return new CheckOutcome(CheckStatus.L7STS, status, took, "HTTP " + status, PatroniStatus.UNKNOWN, at);
+            }
+            String type = t.getClass().getName();
+            String message = String.valueOf(t.getMessage());
+            if (type.equals("io.netty.channel.ConnectTimeoutException")) {
+                return failure(CheckStatus.L4TOUT, "connect timeout", took, at);
+            }
+            if (t instanceof ConnectException) {
+                return failure(CheckStatus.L4CON, message.toLowerCase().contains("refused") ? "connection refused" : message, took, at);
+            }
+            if (t instanceof NoRouteToHostException || t instanceof UnknownHostException) {
+                return failure(CheckStatus.L4CON, message, took, at);
+            }
+            if (t instanceof TimeoutException || t instanceof io.smallrye.mutiny.TimeoutException
+                    || type.endsWith("TimeoutException")) {
+                return failure(CheckStatus.L7TOUT, "no answer within the check timeout", took, at);
+            }
+            if (type.startsWith("io.netty.handler.codec.") || message.contains("Invalid HTTP")
+                    || message.contains("invalid version format")) {
+                return failure(CheckStatus.L7RSP, "not an HTTP response: " + message, took, at);
+            }
+        }
+        return failure(CheckStatus.SOCKERR, String.valueOf(error), took, at);
+    }
+
+    private static CheckOutcome failure(CheckStatus status, String detail, Duration took, Instant at) {
+        return new CheckOutcome(status, -1, took, detail, PatroniStatus.UNKNOWN, at);
+    }
+}

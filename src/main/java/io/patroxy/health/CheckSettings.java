@@ -1,0 +1,7 @@
+package io.patroxy.health;
+
+import java.time.Duration;
+
+/** Validated health-check settings (see {@code patroxy.check.*}). */
+public record CheckSettings(Duration interval, int fall, int rise, Duration timeout, String path, String scheme) {
+}

@@ -1,0 +1,53 @@
+package io.patroxy.health;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import io.patroxy.cluster.ClusterRegistry;
+import io.patroxy.config.MemberAddress;
+import io.quarkus.rest.client.reactive.QuarkusRestClientBuilder;
+import io.vertx.core.Vertx;
+
+/** Starts one {@link MemberChecker} per member, reporting to the {@link ClusterRegistry}. */
+public final class HealthChecks {
+
+    private final List<MemberChecker> checkers = new ArrayList<>();
+
+    private HealthChecks() {
+    }
+
+    public static HealthChecks start(Vertx vertx, List<MemberAddress> members, CheckSettings check,
+            Duration connectTimeout, ClusterRegistry cluster) {
+        Duration connect = min(connectTimeout, min(check.interval(), check.timeout()));
+        PatroniApi api = QuarkusRestClientBuilder.newBuilder()
+                .baseUri(URI.create(check.scheme() + "://127.0.0.1"))
+                .connectTimeout(connect.toMillis(), TimeUnit.MILLISECONDS)
+                .readTimeout(check.timeout().toMillis(), TimeUnit.MILLISECONDS)
+                .property("microprofile.rest.client.disable.default.mapper", true)
+                .build(PatroniApi.class);
+        Scheduler scheduler = (delay, task) -> {
+            long id = vertx.setTimer(Math.max(1, delay.toMillis()), t -> task.run());
+            return () -> vertx.cancelTimer(id);
+        };
+        HealthChecks checks = new HealthChecks();
+        for (MemberAddress m : members) {
+            String url = check.scheme() + "://" + m.host() + ":" + m.apiPort() + check.path();
+            MemberChecker checker = new MemberChecker(m, new PatroniProbe(api, url, check.timeout()), scheduler,
+                    check::interval, outcome -> cluster.record(m.name(), outcome));
+            checks.checkers.add(checker);
+            checker.start();
+        }
+        return checks;
+    }
+
+    public void stop() {
+        checkers.forEach(MemberChecker::stop);
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+}

@@ -1,0 +1,45 @@
+package io.patroxy.proxy;
+
+/** Why a session ended: every close names one, and each is logged and counted. */
+public enum CloseCause {
+    /** The client closed its side (or sent FIN first): the normal end. */
+    CLIENT_CLOSED(true),
+    /** The server closed its side first (e.g. after a FATAL error of its own). */
+    SERVER_CLOSED(true),
+    /** Reset or I/O error on the client connection. */
+    CLIENT_ERROR(false),
+    /** Reset or I/O error on the server connection. */
+    SERVER_ERROR(false),
+    /** No traffic with the client for {@code patroxy.timeout.client}. */
+    CLIENT_TIMEOUT(false),
+    /** No traffic with the server for {@code patroxy.timeout.server}. */
+    SERVER_TIMEOUT(false),
+    /** The session's member was marked DOWN (HAProxy's {@code on-marked-down shutdown-sessions}). */
+    MEMBER_DOWN(false),
+    /** The leader moved to another member: this one would now be a read-only replica. */
+    LEADER_CHANGED(false),
+    /** No member was UP when the client connected. */
+    NO_LEADER(false),
+    /** The leader could not be reached within the connect timeout and retries. */
+    CONNECT_FAILED(false),
+    /** {@code patroxy.maxconn} sessions were already open. */
+    MAXCONN(false),
+    /** Patroxy is stopping and the grace period is over. */
+    SHUTDOWN(false);
+
+    private final boolean flushFirst;
+
+    CloseCause(boolean flushFirst) {
+        this.flushFirst = flushFirst;
+    }
+
+    /** Whether what is already on its way (the server's last error message, say) is delivered before the close. */
+    public boolean flushFirst() {
+        return flushFirst;
+    }
+
+    /** Label value for metrics and logs: {@code member_down}. */
+    public String label() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

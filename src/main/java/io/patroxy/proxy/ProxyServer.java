@@ -1,0 +1,113 @@
+package io.patroxy.proxy;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+import org.jboss.logging.Logger;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.patroxy.cluster.ClusterView;
+
+/** The PostgreSQL listener: accepts clients and relays each to the current leader. */
+public final class ProxyServer {
+
+    private static final Logger LOG = Logger.getLogger(ProxyServer.class);
+    /** Per channel and direction: stop reading the other side past 64 KiB queued, resume below 32 KiB. */
+    static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
+
+    private final ProxySettings settings;
+    private final Supplier<ClusterView> view;
+    private final SessionRegistry registry;
+    private final Transport transport;
+    private Channel listener;
+
+    public ProxyServer(ProxySettings settings, Supplier<ClusterView> view, SessionRegistry registry) {
+        this.settings = settings;
+        this.view = view;
+        this.registry = registry;
+        this.transport = Transport.create(Math.max(2, Runtime.getRuntime().availableProcessors()));
+    }
+
+    /** Binds the listener; fails with a message naming the address when it cannot. */
+    public InetSocketAddress start() {
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(transport.acceptor(), transport.workers())
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(
+                                new IdleStateHandler(0, 0, settings.clientTimeout().toMillis(), TimeUnit.MILLISECONDS),
+                                new FrontendHandler(settings, view, registry, transport));
+                    }
+                });
+        try {
+            listener = bootstrap.bind(settings.host(), settings.port()).syncUninterruptibly().channel();
+        } catch (Exception e) {
+            shutdownLoops();
+            throw new IllegalStateException("cannot listen for PostgreSQL clients on " + settings.host() + ":"
+                    + settings.port() + " (patroxy.listen.host / patroxy.listen.port): " + e.getMessage(), e);
+        }
+        InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
+        LOG.infof("listening for PostgreSQL clients on %s:%d (%s transport, maxconn %d)",
+                bound.getHostString(), bound.getPort(), transport.name(), settings.maxconn());
+        return bound;
+    }
+
+    public InetSocketAddress address() {
+        return listener == null ? null : (InetSocketAddress) listener.localAddress();
+    }
+
+    /**
+     * Stops accepting, lets open sessions go on for up to the grace period, then closes the
+     * rest with cause SHUTDOWN.
+     */
+    public void shutdown(Duration grace) {
+        if (listener != null) {
+            listener.close().syncUninterruptibly();
+        }
+        int open = registry.activeSessions();
+        if (open > 0) {
+            LOG.infof("stopped accepting; waiting up to %s for %d open sessions", grace, open);
+            awaitUntil(() -> registry.activeSessions() == 0, grace);
+            if (registry.activeSessions() > 0) {
+                LOG.warnf("closing %d sessions still open after the grace period", registry.activeSessions());
+                registry.closeEverything(CloseCause.SHUTDOWN);
+                awaitUntil(() -> registry.activeSessions() == 0, Duration.ofSeconds(2));
+            }
+        }
+        shutdownLoops();
+    }
+
+    private void shutdownLoops() {
+        transport.acceptor().shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        transport.workers().shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    private static void awaitUntil(BooleanSupplier done, Duration max) {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (!done.getAsBoolean() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20); // a poll during shutdown only: nothing to be notified by
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+}

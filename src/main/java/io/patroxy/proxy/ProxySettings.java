@@ -1,0 +1,8 @@
+package io.patroxy.proxy;
+
+import java.time.Duration;
+
+/** Validated settings of the client listener and the relay. */
+public record ProxySettings(String host, int port, Duration connectTimeout, int retries,
+        Duration clientTimeout, Duration serverTimeout, int maxconn, Duration shutdownGrace) {
+}

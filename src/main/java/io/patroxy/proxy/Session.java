@@ -1,0 +1,165 @@
+package io.patroxy.proxy;
+
+import java.time.Instant;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.socket.DuplexChannel;
+import io.patroxy.config.MemberAddress;
+
+/**
+ * One client session: a client channel and, once connected, a server channel on the
+ * <em>same event loop</em>, so all of its state is confined to that loop and needs no locks.
+ * Only {@link #close(CloseCause)} may be called from elsewhere; it hops onto the loop.
+ *
+ * <p>States: CONNECTING (no server channel yet) → RELAYING → CLOSED (cause set once, first wins).
+ */
+public final class Session {
+
+    private final long id;
+    private final Channel client;
+    private final SessionRegistry registry;
+    private final Instant started = Instant.now();
+    private final long startedNanos = System.nanoTime();
+    private Channel server;
+    private MemberAddress member;
+    private MemberTraffic traffic;
+    private long clientToServerBytes;
+    private long serverToClientBytes;
+    private boolean clientInputClosed;
+    private boolean serverInputClosed;
+    private CloseCause firstFin;
+    private CloseCause cause;
+
+    Session(long id, Channel client, SessionRegistry registry) {
+        this.id = id;
+        this.client = client;
+        this.registry = registry;
+    }
+
+    public long id() {
+        return id;
+    }
+
+    public Channel client() {
+        return client;
+    }
+
+    public Channel server() {
+        return server;
+    }
+
+    public MemberAddress member() {
+        return member;
+    }
+
+    public Instant started() {
+        return started;
+    }
+
+    long elapsedNanos() {
+        return System.nanoTime() - startedNanos;
+    }
+
+    public long clientToServerBytes() {
+        return clientToServerBytes;
+    }
+
+    public long serverToClientBytes() {
+        return serverToClientBytes;
+    }
+
+    public CloseCause cause() {
+        return cause;
+    }
+
+    boolean isClosed() {
+        return cause != null;
+    }
+
+    /** The server channel is connected to {@code member}: from now on the session counts against it. */
+    void attach(Channel server, MemberAddress member, MemberTraffic traffic) {
+        this.server = server;
+        this.member = member;
+        this.traffic = traffic;
+    }
+
+    Channel peerOf(boolean fromClient) {
+        return fromClient ? server : client;
+    }
+
+    void countRelayed(boolean fromClient, int bytes) {
+        if (fromClient) {
+            clientToServerBytes += bytes;
+            traffic.clientToServerBytes.add(bytes);
+        } else {
+            serverToClientBytes += bytes;
+            traffic.serverToClientBytes.add(bytes);
+        }
+    }
+
+    /**
+     * One side sent FIN. Half-close is passed on: the other side's output is shut down once what
+     * is queued for it is flushed, and the session ends when both directions are done. The side
+     * that sent FIN first is the one that ended the conversation.
+     */
+    void inputClosed(boolean fromClient) {
+        if (firstFin == null) {
+            firstFin = fromClient ? CloseCause.CLIENT_CLOSED : CloseCause.SERVER_CLOSED;
+        }
+        if (fromClient) {
+            clientInputClosed = true;
+        } else {
+            serverInputClosed = true;
+        }
+        Channel peer = peerOf(fromClient);
+        if (clientInputClosed && serverInputClosed) {
+            close(firstFin);
+        } else if (peer instanceof DuplexChannel duplex && peer.isActive()) {
+            peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> duplex.shutdownOutput());
+        } else {
+            close(firstFin);
+        }
+    }
+
+    /** A channel of this session became inactive. */
+    void channelClosed(boolean clientSide) {
+        close(firstFin != null ? firstFin : clientSide ? CloseCause.CLIENT_CLOSED : CloseCause.SERVER_CLOSED);
+    }
+
+    /** Ends the session with {@code cause}; safe from any thread, only the first cause counts. */
+    public void close(CloseCause cause) {
+        if (client.eventLoop().inEventLoop()) {
+            doClose(cause);
+        } else {
+            client.eventLoop().execute(() -> doClose(cause));
+        }
+    }
+
+    private void doClose(CloseCause cause) {
+        if (this.cause != null) {
+            return;
+        }
+        this.cause = cause;
+        closeChannel(client, cause);
+        closeChannel(server, cause);
+        registry.finished(this);
+    }
+
+    private static void closeChannel(Channel channel, CloseCause cause) {
+        if (channel == null) {
+            return;
+        }
+        if (cause.flushFirst() && channel.isActive()) {
+            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            channel.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "session#" + id + " " + client.remoteAddress() + " -> " + (member == null ? "(connecting)" : member.name());
+    }
+}

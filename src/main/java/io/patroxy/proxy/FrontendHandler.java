@@ -6,12 +6,14 @@ import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
@@ -35,7 +37,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private final Supplier<ClusterView> view;
     private final SessionRegistry registry;
     private final Transport transport;
+    /** Most a client may send before its server is connected (normally nothing is read: AUTO_READ is off). */
+    static final int MAX_EARLY_BYTES = 1024 * 1024;
+
     private Session session;
+    /**
+     * Bytes read before the server was connected. AUTO_READ is off, but when a client sends and
+     * then FIN at once, epoll's RDHUP handling still reads what is queued; those bytes must not be lost.
+     */
+    private final java.util.ArrayDeque<ByteBuf> early = new java.util.ArrayDeque<>();
+    private int earlyBytes;
+    private boolean clientInputClosed;
 
     FrontendHandler(ProxySettings settings, Supplier<ClusterView> view, SessionRegistry registry, Transport transport) {
         this.settings = settings;
@@ -107,15 +119,32 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 session.close(CloseCause.LEADER_CHANGED);
                 return;
             }
+            Channel server = f.channel();
+            for (ByteBuf buf; (buf = early.poll()) != null;) {
+                session.countRelayed(true, buf.readableBytes());
+                server.write(buf, server.voidPromise());
+            }
+            server.flush();
             ctx.pipeline().replace(this, "relay", new RelayHandler(session, true));
+            if (clientInputClosed) {
+                session.inputClosed(true);
+            }
             client.config().setAutoRead(true);
-            f.channel().config().setAutoRead(true);
+            server.config().setAutoRead(true);
         });
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        ReferenceCountUtil.release(msg); // not reached with AUTO_READ off; never leak if it is
+        if (session == null || session.isClosed() || !(msg instanceof ByteBuf buf)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        earlyBytes += buf.readableBytes();
+        early.add(buf);
+        if (earlyBytes > MAX_EARLY_BYTES) {
+            session.close(CloseCause.CLIENT_ERROR); // bounded: a client may not stream before we are connected
+        }
     }
 
     @Override
@@ -123,11 +152,25 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (session != null) {
             session.channelClosed(true);
         }
+        releaseEarly();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        releaseEarly();
+    }
+
+    private void releaseEarly() {
+        for (ByteBuf buf; (buf = early.poll()) != null;) {
+            buf.release();
+        }
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof IdleStateEvent && session != null) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            clientInputClosed = true; // passed on once the server is connected
+        } else if (evt instanceof IdleStateEvent && session != null) {
             session.close(CloseCause.CLIENT_TIMEOUT);
         }
         ReferenceCountUtil.release(evt);

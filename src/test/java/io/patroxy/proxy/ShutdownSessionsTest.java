@@ -1,0 +1,92 @@
+package io.patroxy.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import io.patroxy.config.MemberAddress;
+
+/** HAProxy's on-marked-down shutdown-sessions, and Patroxy's leader-moved rule, on real sockets. */
+class ShutdownSessionsTest {
+
+    private StubServer pg0;
+    private StubServer pg1;
+    private ProxyFixture fx;
+
+    private void start() throws IOException {
+        pg0 = new StubServer(StubServer.ECHO);
+        pg1 = new StubServer(StubServer.ECHO);
+        fx = new ProxyFixture(List.of(new MemberAddress("pg0", "127.0.0.1", pg0.port(), 8008),
+                new MemberAddress("pg1", "127.0.0.1", pg1.port(), 8008)), ProxyFixture.settings());
+        fx.primary("pg0");
+        fx.replica("pg1");
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        fx.close();
+        pg0.close();
+        pg1.close();
+    }
+
+    private static void roundTrip(Socket s) throws IOException {
+        s.getOutputStream().write(42);
+        assertThat(s.getInputStream().read()).isEqualTo(42);
+    }
+
+    @Test
+    void sessionsSurviveUntilTheMemberIsMarkedDownThenCloseAtOnce() throws IOException {
+        start();
+        try (Socket a = fx.connect(); Socket b = fx.connect()) {
+            roundTrip(a);
+            roundTrip(b);
+            fx.fails("pg0", 2); // UP 1/3: still UP, sessions untouched
+            roundTrip(a);
+            assertThat(fx.sessions.sessionsOn("pg0")).isEqualTo(2);
+            fx.fails("pg0", 1); // DOWN
+            assertThat(a.getInputStream().read()).isEqualTo(-1);
+            assertThat(b.getInputStream().read()).isEqualTo(-1);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> fx.sessions.activeSessions() == 0);
+        assertThat(fx.sessions.closes(CloseCause.MEMBER_DOWN)).isEqualTo(2);
+    }
+
+    @Test
+    void whenTheLeaderMovesSessionsOnTheOldLeaderAreClosedAndNewOnesGoToTheNewLeader() throws IOException {
+        start();
+        try (Socket old = fx.connect()) {
+            roundTrip(old);
+            assertThat(pg0.accepted).hasSize(1);
+            // switchover: pg0 answers 503 (UP 2/3), pg1 passes twice and rises
+            fx.replica("pg0");
+            fx.primary("pg1");
+            fx.primary("pg1");
+            assertThat(fx.cluster.view().leaderName()).contains("pg1");
+            assertThat(old.getInputStream().read()).isEqualTo(-1);
+            try (Socket fresh = fx.connect()) {
+                roundTrip(fresh);
+                assertThat(pg1.accepted).hasSize(1);
+            }
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> fx.sessions.activeSessions() == 0);
+        assertThat(fx.sessions.closes(CloseCause.LEADER_CHANGED)).isEqualTo(1);
+    }
+
+    @Test
+    void aReplicaGoingDownLeavesLeaderSessionsAlone() throws IOException {
+        start();
+        try (Socket s = fx.connect()) {
+            roundTrip(s);
+            fx.fails("pg1", 3);
+            roundTrip(s);
+        }
+        assertThat(fx.sessions.closes(CloseCause.MEMBER_DOWN)).isZero();
+    }
+}

@@ -30,7 +30,7 @@ public final class ClusterRegistry {
         for (MemberAddress m : members) {
             initial.add(new MemberView(m, MemberHealth.initial(fall, rise), null, 0, 0, clock.instant(), Duration.ZERO));
         }
-        view = new AtomicReference<>(new ClusterView(initial, null, false, clock.instant()));
+        view = new AtomicReference<>(new ClusterView(initial, null, false, false, clock.instant()));
     }
 
     public ClusterView view() {
@@ -59,9 +59,9 @@ public final class ClusterRegistry {
         if (updated == null) {
             throw new IllegalArgumentException("unknown member " + memberName);
         }
-        MemberView leader = LeaderSelector.select(members).orElse(null);
-        boolean contested = members.stream().filter(MemberView::isUp).count() > 1;
-        ClusterView after = new ClusterView(members, leader, contested, outcome.finishedAt());
+        LeaderSelector.Selection selection = LeaderSelector.select(members);
+        ClusterView after = new ClusterView(members, selection.leader().orElse(null), selection.contested(),
+                selection.splitBrain(), outcome.finishedAt());
         view.set(after);
 
         logMemberChange(previous, updated, after);
@@ -95,14 +95,20 @@ public final class ClusterRegistry {
         String was = before.leaderName().orElse(null);
         String now = after.leaderName().orElse(null);
         if (!Objects.equals(was, now)) {
-            if (now == null) {
-                LOG.warnf("leader: %s -> NONE: no member is UP, new sessions are refused", was);
+            if (now == null && after.splitBrain()) {
+                LOG.errorf("leader: %s -> NONE (split brain)", was);
+            } else if (now == null) {
+                LOG.warnf("leader: %s -> NONE: no member is UP, new sessions wait up to the hold, then are refused", was);
             } else {
                 LOG.warnf("leader: %s -> %s (timeline %d): new sessions go to %s", was == null ? "NONE" : was, now,
                         after.leader().patroni().timeline(), now);
             }
         }
-        if (after.contested() && (!before.contested() || !Objects.equals(was, now))) {
+        if (after.splitBrain() && !before.splitBrain()) {
+            LOG.errorf("SPLIT BRAIN: several members pass the check with the same timeline (%s); new sessions are held until it resolves",
+                    after.describeMembers());
+        }
+        if (after.contested() && !after.splitBrain() && (!before.contested() || !Objects.equals(was, now))) {
             LOG.warnf("%d members are UP at once; new sessions go to %s only (latest check passed, then highest timeline, then configuration order)",
                     after.upCount(), now);
         }

@@ -10,9 +10,10 @@ import java.util.Optional;
  *
  * @param members   in configuration order
  * @param leader    the member new sessions go to, or null when none is UP
- * @param contested more than one member is UP (see {@link LeaderSelector})
+ * @param contested  more than one member is UP (see {@link LeaderSelector})
+ * @param splitBrain two members pass the check with the same timeline: no leader, new sessions wait
  */
-public record ClusterView(List<MemberView> members, MemberView leader, boolean contested, Instant at) {
+public record ClusterView(List<MemberView> members, MemberView leader, boolean contested, boolean splitBrain, Instant at) {
 
     public ClusterView {
         members = List.copyOf(members);

@@ -213,7 +213,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     private String noLeaderMessage() {
         ClusterView view = px.view().get();
-        return "no leader in cluster " + view.scope() + ": " + view.describeMembers();
+        return (view.splitBrain() ? "no leader in cluster " + view.scope() + " (split brain: two primaries on the same timeline): "
+                : "no leader in cluster " + view.scope() + ": ") + view.describeMembers();
     }
 
     // ---------------------------------------------------------------- the server connection

@@ -80,10 +80,22 @@ class ClusterRegistryTest {
     }
 
     @Test
-    void equalCandidatesFallBackToConfigurationOrder() {
+    void twoPassingMembersOnTheSameTimelineAreASplitBrainAndNobodyGetsSessions() {
         registry.record("n1", primary(1, 0));
         registry.record("n0", primary(1, 0));
+        assertThat(registry.view().leader()).isNull();
+        assertThat(registry.view().splitBrain()).isTrue();
+        registry.record("n1", replica(3)); // n1 steps down: its latest check fails, n0 leads
         assertThat(registry.view().leaderName()).contains("n0");
+        assertThat(registry.view().splitBrain()).isFalse();
+    }
+
+    @Test
+    void withoutTimelinesEqualCandidatesFallBackToConfigurationOrder() {
+        registry.record("n1", io.patroxy.health.CheckOutcomes.fromResponse(200, "", Duration.ofMillis(1), T0));
+        registry.record("n0", io.patroxy.health.CheckOutcomes.fromResponse(200, "", Duration.ofMillis(1), T0));
+        assertThat(registry.view().leaderName()).contains("n0");
+        assertThat(registry.view().splitBrain()).isFalse();
     }
 
     @Test

@@ -162,8 +162,8 @@ cmd_install() {
   (
     export DEBIAN_FRONTEND=noninteractive RUNLEVEL=1
     if ! compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; then apt-get update -q; fi
-    apt-get install -y -q --no-install-recommends "${missing[@]}" ||
-      { apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; }
+    apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}" ||
+      { apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}"; }
   ) || rc=$?
   if [[ -n $backup ]]; then cp -p "$backup" "$prc"; rm -f "$backup"; else rm -f "$prc"; fi
   ((rc == 0)) || die "apt-get install failed (rc=$rc)"
@@ -656,7 +656,7 @@ main() {
     down) cmd_down "$@" ;;
     status) print_status ;;
     wait) wait_healthy "${1:-$UP_TIMEOUT}"; log "cluster healthy" ;;
-    leader) current_leader || die "no leader found" ;;
+    leader) node_count >/dev/null; current_leader || die "no leader found" ;;
     wait-leader) cmd_wait_leader "$@" ;;
     member-addr) [[ $# -ge 1 ]] || die "member-addr: NAME required"; node_ip "$(node_index "$1")" ;;
     members) local n i; n=$(node_count); for ((i = 0; i < n; i++)); do node_name "$i"; done ;;

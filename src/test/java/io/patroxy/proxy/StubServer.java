@@ -12,14 +12,14 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /** A TCP server standing in for PostgreSQL: each connection is handed to a behaviour on its own thread. */
-final class StubServer implements AutoCloseable {
+public final class StubServer implements AutoCloseable {
 
     @FunctionalInterface
-    interface Behaviour {
+    public interface Behaviour {
         void serve(Socket socket) throws IOException;
     }
 
-    static final Behaviour ECHO = socket -> {
+    public static final Behaviour ECHO = socket -> {
         InputStream in = socket.getInputStream();
         OutputStream out = socket.getOutputStream();
         byte[] buf = new byte[16 * 1024];
@@ -31,20 +31,20 @@ final class StubServer implements AutoCloseable {
 
     private final ServerSocket server;
     private final ExecutorService threads = Executors.newCachedThreadPool();
-    final List<Socket> accepted = new CopyOnWriteArrayList<>();
+    public final List<Socket> accepted = new CopyOnWriteArrayList<>();
     private volatile Behaviour behaviour;
 
-    StubServer(Behaviour behaviour) throws IOException {
+    public StubServer(Behaviour behaviour) throws IOException {
         this.behaviour = behaviour;
         server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         threads.execute(this::acceptLoop);
     }
 
-    int port() {
+    public int port() {
         return server.getLocalPort();
     }
 
-    void behaviour(Behaviour b) {
+    public void behaviour(Behaviour b) {
         this.behaviour = b;
     }
 

@@ -1,0 +1,51 @@
+package io.patroxy.app;
+
+import java.util.Map;
+
+import io.patroxy.health.StubPatroni;
+import io.patroxy.proxy.StubServer;
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+
+/** Two stub members (Patroni API + PostgreSQL echo) for a whole @QuarkusTest class, with fast checks. */
+public class StubClusterResource implements QuarkusTestResourceLifecycleManager {
+
+    static StubPatroni api0;
+    static StubPatroni api1;
+    static StubServer pg0;
+    static StubServer pg1;
+
+    /** interval + timeout: a hung member is DOWN within fall × this. */
+    static final long CHECK_INTERVAL_MS = 200;
+    static final long CHECK_TIMEOUT_MS = 500;
+
+    @Override
+    public Map<String, String> start() {
+        try {
+            api0 = new StubPatroni();
+            api1 = new StubPatroni();
+            pg0 = new StubServer(StubServer.ECHO);
+            pg1 = new StubServer(StubServer.ECHO);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot start stub members", e);
+        }
+        api0.mode(StubPatroni.Mode.PRIMARY);
+        return Map.of(
+                "patroxy.members", "pg0=127.0.0.1:" + pg0.port() + ":" + api0.port()
+                        + ",pg1=127.0.0.1:" + pg1.port() + ":" + api1.port(),
+                "patroxy.check.interval", CHECK_INTERVAL_MS + "ms",
+                "patroxy.check.timeout", CHECK_TIMEOUT_MS + "ms");
+    }
+
+    @Override
+    public void stop() {
+        for (AutoCloseable c : new AutoCloseable[] {api0, api1, pg0, pg1}) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (Exception ignored) {
+                // best effort at the end of the run
+            }
+        }
+    }
+}

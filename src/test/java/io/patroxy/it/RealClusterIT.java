@@ -1,0 +1,279 @@
+package io.patroxy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The seeds' failover and self-healing scenarios against a real Patroni 3.0.2 + ZooKeeper 3.8 +
+ * PostgreSQL 15 cluster on loopback, through Patroxy running as a user runs it (the packaged jar),
+ * with HAProxy 2.6 and the seeds' haproxy.cfg beside it for comparison. One cluster for the class;
+ * each scenario leaves it healthy (a leader, a streaming sync standby) for the next.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class RealClusterIT {
+
+    static final int PATROXY_PORT = 6432;
+    static final int STATS_PORT = 7100;
+    static final String HAPROXY_URL = "jdbc:postgresql://127.0.0.1:5433/postgres";
+    static final double CHECK_INTERVAL_S = 3.0;
+
+    static LocalCluster cluster;
+    static PatroxyProcess patroxy;
+    static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    @BeforeAll
+    static void startClusterAndPatroxy() throws Exception {
+        cluster = new LocalCluster().up(2);
+        cluster.haproxyUp();
+        // the shipped defaults (inter 3s, fall 3, rise 2, timeout 5s), as the seeds' HAProxy
+        patroxy = new PatroxyProcess(PATROXY_PORT, STATS_PORT, Map.of());
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> serverAddress(patroxy.jdbcUrl()) != null);
+        for (String table : new String[] {"w_patroxy", "w_haproxy", "seen"}) {
+            exec(patroxy.jdbcUrl(), "CREATE TABLE IF NOT EXISTS " + table + " (id bigint PRIMARY KEY, at timestamptz DEFAULT now())");
+        }
+    }
+
+    @AfterAll
+    static void stopEverything() throws Exception {
+        try {
+            if (patroxy != null) {
+                patroxy.close();
+            }
+        } finally {
+            if (cluster != null) {
+                cluster.close();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ scenarios
+
+    @Test
+    @Order(1)
+    void newSessionsReachTheLeaderWhichWritesAndNeverAReplica() throws Exception {
+        String leader = cluster.leader();
+        for (int i = 0; i < 10; i++) {
+            try (Connection c = connect(patroxy.jdbcUrl()); Statement st = c.createStatement()) {
+                ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery(), host(inet_server_addr())");
+                rs.next();
+                assertThat(rs.getBoolean(1)).as("pg_is_in_recovery() through Patroxy").isFalse();
+                assertThat(rs.getString(2)).isEqualTo(LocalCluster.address(leader));
+                st.executeUpdate("INSERT INTO seen(id) VALUES (" + i + ")");
+            }
+        }
+    }
+
+    @Test
+    @Order(2)
+    void hardKillOfTheLeaderWritesResumeOnTheNewLeaderWithEveryAcknowledgedWriteKept() throws Exception {
+        String old = cluster.leader();
+        Writer viaPatroxy = new Writer(patroxy.jdbcUrl(), "w_patroxy");
+        Writer viaHaproxy = new Writer(HAPROXY_URL, "w_haproxy");
+        await().atMost(Duration.ofSeconds(20)).until(() -> viaPatroxy.acks.size() >= 10 && viaHaproxy.acks.size() >= 10);
+
+        long killedAt = System.nanoTime();
+        cluster.kill(old);
+        String promoted = cluster.waitLeaderOtherThan(old, Duration.ofSeconds(90));
+        await("writes through Patroxy resume").atMost(Duration.ofSeconds(60))
+                .until(() -> viaPatroxy.acksAfter(killedAt) >= 5 && viaHaproxy.acksAfter(killedAt) >= 5);
+        viaPatroxy.close();
+        viaHaproxy.close();
+
+        double patroxyGap = viaPatroxy.gapSecondsAround(killedAt);
+        double haproxyGap = viaHaproxy.gapSecondsAround(killedAt);
+        System.out.printf("FIGURES hard failover: write gap through Patroxy %.2f s, through HAProxy %.2f s (leader %s -> %s)%n",
+                patroxyGap, haproxyGap, old, promoted);
+        // each proxy checks on its own phase: Patroxy may see the promotion up to one interval later
+        assertThat(patroxyGap).isLessThanOrEqualTo(haproxyGap + CHECK_INTERVAL_S + 0.5);
+
+        assertThat(serverAddress(patroxy.jdbcUrl())).isEqualTo(LocalCluster.address(promoted));
+        Set<Long> stored = ids(patroxy.jdbcUrl(), "w_patroxy");
+        for (Writer.Ack ack : viaPatroxy.acks) {
+            assertThat(stored).as("acknowledged write %d on the new leader", ack.id()).contains(ack.id());
+        }
+        assertThat(ids(patroxy.jdbcUrl(), "w_haproxy")).containsAll(viaHaproxy.acks.stream().map(Writer.Ack::id).toList());
+    }
+
+    @Test
+    @Order(3)
+    void theKilledNodeRejoinsAsAReplicaWithTheRowsWrittenInItsAbsenceAndGetsNoSessions() throws Exception {
+        String leader = cluster.leader();
+        String other = leader.equals("postgresql0") ? "postgresql1" : "postgresql0";
+        cluster.start(other);
+        cluster.waitHealthy();
+        assertThat(http(other, "/replica")).isEqualTo(200);
+
+        String direct = "jdbc:postgresql://" + LocalCluster.address(other) + ":5432/postgres";
+        Set<Long> onLeader = ids(patroxy.jdbcUrl(), "w_patroxy");
+        await("rows written while it was away reach the rejoined node").atMost(Duration.ofSeconds(30))
+                .ignoreExceptions().until(() -> ids(direct, "w_patroxy").containsAll(onLeader));
+        try (Connection c = connect(direct); Statement st = c.createStatement()) {
+            ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery()");
+            rs.next();
+            assertThat(rs.getBoolean(1)).isTrue();
+        }
+        for (int i = 0; i < 10; i++) {
+            assertThat(serverAddress(patroxy.jdbcUrl())).isEqualTo(LocalCluster.address(leader));
+        }
+    }
+
+    @Test
+    @Order(4)
+    void switchoverClosesSessionsOnTheOldLeaderAndNewSessionsReachTheNewLeader() throws Exception {
+        String old = cluster.leader();
+        try (Connection before = connect(patroxy.jdbcUrl())) {
+            assertThat(serverAddress(before)).isEqualTo(LocalCluster.address(old));
+            String promoted = cluster.switchover();
+            assertThat(promoted).isNotEqualTo(old);
+            await("new sessions reach the new leader").atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                    .until(() -> LocalCluster.address(promoted).equals(serverAddress(patroxy.jdbcUrl())));
+            assertThatThrownBy(() -> serverAddress(before)).as("the session on the old leader").isInstanceOf(SQLException.class);
+        }
+        cluster.waitHealthy();
+    }
+
+    @Test
+    @Order(5)
+    void cleanStopOfTheLeaderClosesItsSessionsAndTheReplicaTakesOver() throws Exception {
+        String old = cluster.leader();
+        try (Connection before = connect(patroxy.jdbcUrl())) {
+            assertThat(serverAddress(before)).isEqualTo(LocalCluster.address(old));
+            cluster.stop(old);
+            assertThatThrownBy(() -> serverAddress(before)).isInstanceOf(SQLException.class);
+        }
+        String promoted = cluster.waitLeaderOtherThan(old, Duration.ofSeconds(90));
+        await("new sessions reach the new leader").atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                .until(() -> LocalCluster.address(promoted).equals(serverAddress(patroxy.jdbcUrl())));
+        cluster.start(old);
+        cluster.waitHealthy();
+        assertThat(serverAddress(patroxy.jdbcUrl())).isEqualTo(LocalCluster.address(promoted));
+    }
+
+    @Test
+    @Order(6)
+    void aHungLeaderIsMarkedDownAndItsSessionsClosedWithinFallTimesTimeoutPlusInterval() throws Exception {
+        String old = cluster.leader();
+        Connection stuck = connect(patroxy.jdbcUrl());
+        assertThat(serverAddress(stuck)).isEqualTo(LocalCluster.address(old));
+        try {
+            Writer writer = new Writer(patroxy.jdbcUrl(), "w_patroxy_hung");
+            exec(patroxy.jdbcUrl(), "CREATE TABLE IF NOT EXISTS w_patroxy_hung (id bigint PRIMARY KEY, at timestamptz DEFAULT now())");
+            long frozenAt = System.nanoTime();
+            cluster.freeze(old);
+            // no FIN will ever come from a frozen server: only shutdown-sessions ends this query
+            CompletableFuture<Long> failedAfter = CompletableFuture.supplyAsync(() -> {
+                try (Statement st = stuck.createStatement()) {
+                    st.setQueryTimeout(0);
+                    st.executeQuery("SELECT 1");
+                    return -1L;
+                } catch (SQLException e) {
+                    return System.nanoTime() - frozenAt;
+                }
+            });
+            long nanos = failedAfter.get(60, TimeUnit.SECONDS);
+            double seconds = nanos / 1e9;
+            System.out.printf("FIGURES hung leader: session on the frozen leader closed after %.1f s (bound fall x (timeout + interval) = 24 s)%n", seconds);
+            assertThat(nanos).as("the query on the frozen leader must fail, not succeed").isPositive();
+            assertThat(seconds).isLessThanOrEqualTo(24 + 8);
+
+            String promoted = cluster.waitLeaderOtherThan(old, Duration.ofSeconds(90));
+            await("writes resume on the new leader").atMost(Duration.ofSeconds(60))
+                    .until(() -> writer.acksAfter(frozenAt) >= 5);
+            writer.close();
+            System.out.printf("FIGURES hung leader: write gap %.2f s%n", writer.gapSecondsAround(frozenAt));
+
+            cluster.thaw(old);
+            // the old leader finds it lost the lock and demotes itself; Patroxy sends it nothing meanwhile
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+            while (http(old, "/replica") != 200 && System.nanoTime() < until) {
+                assertThat(serverAddress(patroxy.jdbcUrl())).isEqualTo(LocalCluster.address(promoted));
+            }
+            assertThat(http(old, "/replica")).as("the thawed old leader is a replica").isEqualTo(200);
+            cluster.waitHealthy();
+            for (int i = 0; i < 10; i++) {
+                assertThat(serverAddress(patroxy.jdbcUrl())).isEqualTo(LocalCluster.address(promoted));
+            }
+        } finally {
+            try {
+                stuck.close();
+            } catch (SQLException ignored) {
+                // it was closed under us: that is the point
+            }
+        }
+    }
+
+    @Test
+    @Order(7)
+    void sigtermStopsPatroxyCleanly() throws Exception {
+        assertThat(patroxy.stop()).isIn(0, 143);
+        assertThat(patroxy.logText()).contains("stopped");
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    static Connection connect(String url) throws SQLException {
+        return DriverManager.getConnection(url, Writer.props());
+    }
+
+    static String serverAddress(String url) throws SQLException {
+        try (Connection c = connect(url)) {
+            return serverAddress(c);
+        }
+    }
+
+    static String serverAddress(Connection c) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT host(inet_server_addr())")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    static void exec(String url, String sql) throws SQLException {
+        try (Connection c = connect(url); Statement st = c.createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    static Set<Long> ids(String url, String table) throws SQLException {
+        Set<Long> ids = new HashSet<>();
+        try (Connection c = connect(url); Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT id FROM " + table)) {
+            while (rs.next()) {
+                ids.add(rs.getLong(1));
+            }
+        }
+        return ids;
+    }
+
+    static int http(String member, String path) {
+        try {
+            return http.send(HttpRequest.newBuilder(URI.create("http://" + LocalCluster.address(member) + ":8008" + path))
+                    .timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+}

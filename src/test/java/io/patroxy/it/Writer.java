@@ -1,0 +1,107 @@
+package io.patroxy.it;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A client as our users run one: inserts a row every 100 ms through an entry point,
+ * reconnecting after any error, and remembers which writes were acknowledged and when.
+ */
+final class Writer implements AutoCloseable {
+
+    record Ack(long id, long atNanos) {
+    }
+
+    private final String url;
+    private final String table;
+    private final Thread thread;
+    final List<Ack> acks = new CopyOnWriteArrayList<>();
+    final List<String> errors = new CopyOnWriteArrayList<>();
+    private volatile boolean running = true;
+
+    Writer(String url, String table) {
+        this.url = url;
+        this.table = table;
+        this.thread = new Thread(this::loop, "writer-" + table);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    static Properties props() {
+        Properties p = new Properties();
+        p.setProperty("user", "postgres");
+        p.setProperty("password", "postgres");
+        p.setProperty("connectTimeout", "5");
+        p.setProperty("socketTimeout", "10");
+        p.setProperty("tcpKeepAlive", "true");
+        p.setProperty("ApplicationName", "patroxy-it");
+        return p;
+    }
+
+    private void loop() {
+        long next = 1;
+        Connection c = null;
+        while (running) {
+            long tick = System.nanoTime();
+            try {
+                if (c == null) {
+                    c = DriverManager.getConnection(url, props());
+                }
+                try (PreparedStatement st = c.prepareStatement("INSERT INTO " + table + "(id) VALUES (?)")) {
+                    st.setLong(1, next);
+                    st.executeUpdate(); // autocommit: acknowledged once this returns
+                }
+                acks.add(new Ack(next, System.nanoTime()));
+                next++;
+            } catch (SQLException e) {
+                errors.add(e.getSQLState() + " " + e.getMessage());
+                next++; // the outcome of this id is unknown: never reuse it
+                close(c);
+                c = null;
+            }
+            long sleep = TimeUnit.MILLISECONDS.toNanos(100) - (System.nanoTime() - tick);
+            if (sleep > 0) {
+                try {
+                    TimeUnit.NANOSECONDS.sleep(sleep); // the writer's own pace, not a test wait
+                } catch (InterruptedException e) {
+                    break;
+                }
+            }
+        }
+        close(c);
+    }
+
+    private static void close(Connection c) {
+        try {
+            if (c != null) {
+                c.close();
+            }
+        } catch (SQLException ignored) {
+            // already broken
+        }
+    }
+
+    /** Acks after {@code sinceNanos}. */
+    long acksAfter(long sinceNanos) {
+        return acks.stream().filter(a -> a.atNanos() > sinceNanos).count();
+    }
+
+    /** Longest pause between two consecutive acknowledged writes around {@code eventNanos}. */
+    double gapSecondsAround(long eventNanos) {
+        long lastBefore = acks.stream().filter(a -> a.atNanos() <= eventNanos).mapToLong(Ack::atNanos).max().orElse(eventNanos);
+        long firstAfter = acks.stream().filter(a -> a.atNanos() > eventNanos).mapToLong(Ack::atNanos).min().orElse(Long.MAX_VALUE);
+        return (firstAfter - lastBefore) / 1e9;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        running = false;
+        thread.join(15_000);
+    }
+}

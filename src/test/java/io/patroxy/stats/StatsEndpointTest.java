@@ -12,7 +12,12 @@ import java.net.Socket;
 import java.net.URL;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import jakarta.inject.Inject;
 
@@ -150,6 +155,28 @@ class StatsEndpointTest {
         assertThat(s.value("patroxy_server_check_duration_seconds", "server", "pg0")).isGreaterThan(0).isLessThan(1);
         assertThat(s.has("jvm_memory_used_bytes")).isTrue();
         assertThat(s.has("process_cpu_usage")).isTrue();
+    }
+
+    @Test
+    void everyMetricTheGrafanaDashboardQueriesIsServed() throws IOException {
+        JsonNode dashboard = json.readTree(Path.of("monitoring/grafana/dashboards/patroxy.json").toFile());
+        Set<String> queried = new TreeSet<>();
+        Pattern name = Pattern.compile("\\b((?:patroxy|jvm|process)_[a-z0-9_]+)");
+        for (JsonNode expr : dashboard.findValues("expr")) {
+            Matcher m = name.matcher(expr.asText());
+            while (m.find()) {
+                queried.add(m.group(1));
+            }
+        }
+        for (JsonNode query : dashboard.findValues("definition")) {
+            Matcher m = name.matcher(query.asText());
+            while (m.find()) {
+                queried.add(m.group(1));
+            }
+        }
+        assertThat(queried).contains("patroxy_server_up", "patroxy_server_bytes_total", "patroxy_info");
+        Scrape s = metrics();
+        assertThat(queried).allSatisfy(metric -> assertThat(s.has(metric)).as(metric).isTrue());
     }
 
     @Test

@@ -12,6 +12,7 @@ import io.patroxy.cluster.ClusterRegistry;
 import io.patroxy.config.ConfigValidation;
 import io.patroxy.config.PatroxyConfig;
 import io.patroxy.health.HealthChecks;
+import io.patroxy.proxy.HoldQueue;
 import io.patroxy.proxy.ProxyServer;
 import io.patroxy.proxy.SessionRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -48,7 +49,9 @@ public class Patroxy {
         cluster = new ClusterRegistry(settings.members(), settings.check().fall(), settings.check().rise(), Clock.systemUTC());
         sessions = new SessionRegistry(settings.members(), settings.proxy().maxconn(), AccessLog::log);
         cluster.addListener(sessions);
-        proxy = new ProxyServer(settings.proxy(), cluster::view, sessions);
+        HoldQueue holds = new HoldQueue(settings.proxy().holdQueue());
+        cluster.addListener(holds);
+        proxy = new ProxyServer(settings.proxy(), cluster::view, sessions, holds);
         proxy.start();
         checks = HealthChecks.start(vertx, settings.members(), settings.check(), settings.proxy().connectTimeout(), cluster);
     }

@@ -33,4 +33,14 @@ public record ClusterView(List<MemberView> members, MemberView leader, boolean c
     public long upCount() {
         return members.stream().filter(MemberView::isUp).count();
     }
+
+    /** Patroni's scope as the members report it, or "?" before any member said. */
+    public String scope() {
+        return members.stream().map(m -> m.patroni().scope()).filter(java.util.Objects::nonNull).findFirst().orElse("?");
+    }
+
+    /** What Patroxy sees, for people: "postgresql0 DOWN (L4CON connection refused), postgresql1 DOWN (L7STS 503, replica)". */
+    public String describeMembers() {
+        return members.stream().map(MemberView::describe).collect(java.util.stream.Collectors.joining(", "));
+    }
 }

@@ -36,6 +36,20 @@ public record MemberView(MemberAddress address, MemberHealth health, CheckOutcom
         return lastCheck == null ? PatroniStatus.UNKNOWN : lastCheck.patroni();
     }
 
+    /** "postgresql1 DOWN (L7STS 503, replica)" */
+    public String describe() {
+        String role = patroni().role();
+        return name() + " " + health.display() + " (" + lastCheckSummary() + ("unknown".equals(role) ? "" : ", " + role) + ")";
+    }
+
+    /** "L7STS 503", "L4CON connection refused", "not checked yet". */
+    public String lastCheckSummary() {
+        if (lastCheck == null) {
+            return "not checked yet";
+        }
+        return lastCheck.status().name() + " " + (lastCheck.httpCode() >= 0 ? String.valueOf(lastCheck.httpCode()) : lastCheck.detail());
+    }
+
     /** Total DOWN time (HAProxy's {@code downtime}), up to {@code now}. */
     public Duration downtime(Instant now) {
         if (health.checked() && !health.isUp()) {

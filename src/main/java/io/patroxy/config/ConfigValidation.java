@@ -33,6 +33,12 @@ public final class ConfigValidation {
         PatroxyConfig.Check c = config.check();
         v.positive("patroxy.check.interval", c.interval());
         v.positive("patroxy.check.timeout", c.timeout());
+        v.positive("patroxy.check.fastinter", c.fastinter());
+        c.downinter().ifPresent(d -> v.positive("patroxy.check.downinter", d));
+        if (config.hold().timeout().isNegative()) {
+            v.problems.add("patroxy.hold.timeout=" + config.hold().timeout() + ": must not be negative (0 refuses at once)");
+        }
+        v.atLeast("patroxy.hold.queue", config.hold().queue(), 0);
         v.atLeast("patroxy.check.fall", c.fall(), 1);
         v.atLeast("patroxy.check.rise", c.rise(), 1);
         if (!c.path().startsWith("/")) {
@@ -55,10 +61,11 @@ public final class ConfigValidation {
             throw new InvalidConfigException(v.problems);
         }
         return new Settings(members,
-                new CheckSettings(c.interval(), c.fall(), c.rise(), c.timeout(), c.path(), c.scheme()),
+                new CheckSettings(c.interval(), c.fall(), c.rise(), c.timeout(), c.path(), c.scheme(),
+                        c.fastinter(), c.downinter().orElse(c.interval())),
                 new ProxySettings(config.listen().host(), config.listen().port(), config.timeout().connect(),
                         config.retries(), config.timeout().client(), config.timeout().server(),
-                        config.maxconn(), config.shutdown().grace()));
+                        config.maxconn(), config.shutdown().grace(), config.hold().timeout(), config.hold().queue()));
     }
 
     private void positive(String key, Duration value) {

@@ -39,6 +39,21 @@ public interface PatroxyConfig {
 
     Health health();
 
+    Hold hold();
+
+    interface Hold {
+        /**
+         * While no leader is known (or it cannot be reached), how long a new client waits before it
+         * is refused. Just above Patroni's ttl of 30 s: how long a hard-killed leader's lock lives.
+         */
+        @WithDefault("35s")
+        Duration timeout();
+
+        /** Most clients waiting at once; more are refused at once. */
+        @WithDefault("100")
+        int queue();
+    }
+
     interface Listen {
         @WithDefault("0.0.0.0")
         String host();
@@ -87,6 +102,16 @@ public interface PatroxyConfig {
 
         @WithDefault("http")
         String scheme();
+
+        /**
+         * HAProxy's {@code fastinter}, with Patroxy's rule on top: while no leader is known or any
+         * member is in transition (going up or down), every member is checked at this pace.
+         */
+        @WithDefault("500ms")
+        Duration fastinter();
+
+        /** HAProxy's {@code downinter}: the pace for DOWN members while a leader is known; default {@code interval}. */
+        java.util.Optional<Duration> downinter();
     }
 
     interface Timeout {

@@ -37,7 +37,8 @@ public final class CheckOutcomes {
                 return PatroniStatus.UNKNOWN;
             }
             return new PatroniStatus(node.path("role").asText(null), node.path("timeline").asLong(-1),
-                    node.path("state").asText(null));
+                    node.path("state").asText(null),
+                    node.path("patroni").path("scope").asText(null));
         } catch (Exception e) {
             return PatroniStatus.UNKNOWN;
         }

@@ -36,7 +36,7 @@ public final class HealthChecks {
         for (MemberAddress m : members) {
             String url = check.scheme() + "://" + m.host() + ":" + m.apiPort() + check.path();
             MemberChecker checker = new MemberChecker(m, new PatroniProbe(api, url, check.timeout()), scheduler,
-                    check::interval, outcome -> cluster.record(m.name(), outcome));
+                    () -> IntervalPolicy.next(check, cluster.view(), m.name()), outcome -> cluster.record(m.name(), outcome));
             checks.checkers.add(checker);
             checker.start();
         }

@@ -4,9 +4,9 @@ package io.patroxy.health;
  * What Patroni's REST API says of itself in a check's JSON body.
  * {@code role} is normalised: Patroni 3.0 says {@code master}, newer versions {@code primary}.
  */
-public record PatroniStatus(String role, long timeline, String state) {
+public record PatroniStatus(String role, long timeline, String state, String scope) {
 
-    public static final PatroniStatus UNKNOWN = new PatroniStatus("unknown", -1, "unknown");
+    public static final PatroniStatus UNKNOWN = new PatroniStatus("unknown", -1, "unknown", null);
 
     public PatroniStatus {
         role = "master".equals(role) ? "primary" : (role == null ? "unknown" : role);

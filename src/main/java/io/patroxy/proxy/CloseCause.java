@@ -18,12 +18,16 @@ public enum CloseCause {
     MEMBER_DOWN(false),
     /** The leader moved to another member: this one would now be a read-only replica. */
     LEADER_CHANGED(false),
-    /** No member was UP when the client connected. */
+    /** No member was UP when the client connected, nor within the hold. */
     NO_LEADER(false),
-    /** The leader could not be reached within the connect timeout and retries. */
+    /** The leader could not be reached within the connect timeout, retries and hold. */
     CONNECT_FAILED(false),
     /** {@code patroxy.maxconn} sessions were already open. */
     MAXCONN(false),
+    /** The client's first message broke the protocol's bounds; it got a FATAL ErrorResponse. */
+    PROTOCOL_ERROR(false),
+    /** A CancelRequest connection, done: passed to the cancelled session's member, or dropped if it is gone. */
+    CANCEL_REQUEST(false),
     /** Patroxy is stopping and the grace period is over. */
     SHUTDOWN(false);
 

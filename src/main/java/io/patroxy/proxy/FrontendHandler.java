@@ -1,14 +1,16 @@
 package io.patroxy.proxy;
 
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
 import org.jboss.logging.Logger;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -20,68 +22,210 @@ import io.netty.util.ReferenceCountUtil;
 import io.patroxy.cluster.ClusterView;
 import io.patroxy.cluster.MemberView;
 import io.patroxy.config.MemberAddress;
+import io.patroxy.pgwire.ErrorResponse;
+import io.patroxy.pgwire.FirstMessage;
+import io.patroxy.pgwire.ServerFraming;
 
 /**
- * The first handler of a client connection: admits it (maxconn), picks the leader from the
- * current snapshot, connects to it on the client's own event loop (retrying), then hands the
- * pipeline over to a {@link RelayHandler}. The client is not read until the server is connected
- * (AUTO_READ is off), so nothing is buffered while connecting.
+ * A client connection until it is relayed: reads the client's first message within PostgreSQL's
+ * bounds, answers or relays encryption requests, routes cancel requests, holds the client while
+ * no leader is known, connects to the leader on the client's own event loop, and retries the
+ * kept StartupMessage on the leader when a server fails it before authentication. Then it hands
+ * both pipelines over to {@link RelayHandler}s.
+ *
+ * <pre>
+ * FIRST ──SSL/GSS, leader known──▶ NEGOTIATING ──'N'──▶ STARTUP ──▶ AWAIT_FIRST ──▶ relay (plain)
+ *   │                                    └──'S'/'G'──▶ relay (opaque)
+ *   ├──SSL/GSS, no leader: answer 'N'──▶ STARTUP ──▶ (HOLDING) ──▶ CONNECTING ──▶ AWAIT_FIRST
+ *   ├──Startup──▶ (HOLDING) ──▶ CONNECTING ──▶ AWAIT_FIRST ──57P01/57P03, reset──▶ CONNECTING again
+ *   └──Cancel──▶ to the member of the cancelled session, or dropped
+ * </pre>
+ * Nothing is read from the client while a server is being found (AUTO_READ is off; reads are asked
+ * for one at a time), so at most one bounded first message is ever buffered.
  */
 final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     private static final Logger LOG = Logger.getLogger(FrontendHandler.class);
-    /** Pause before trying the leader again after a failed connect (HAProxy waits too before a retry). */
+    /** Pause before trying the leader again after a failed connect or handshake. */
     static final long RETRY_DELAY_MILLIS = 250;
+    /** Most a server's first message may take before it is passed on unexamined. */
+    static final int MAX_FIRST_SERVER_MESSAGE = 16 * 1024;
 
-    private final ProxySettings settings;
-    private final Supplier<ClusterView> view;
-    private final SessionRegistry registry;
-    private final Transport transport;
-    /** Most a client may send before its server is connected (normally nothing is read: AUTO_READ is off). */
-    static final int MAX_EARLY_BYTES = 1024 * 1024;
+    private enum Phase { FIRST, STARTUP, HOLDING, CONNECTING, NEGOTIATING, AWAIT_FIRST, DONE }
 
+    private final ProxyContext px;
+    private ChannelHandlerContext ctx;
     private Session session;
-    /**
-     * Bytes read before the server was connected. AUTO_READ is off, but when a client sends and
-     * then FIN at once, epoll's RDHUP handling still reads what is queued; those bytes must not be lost.
-     */
-    private final java.util.ArrayDeque<ByteBuf> early = new java.util.ArrayDeque<>();
-    private int earlyBytes;
+    private Phase phase = Phase.FIRST;
+    private ByteBuf clientIn;
+    private ByteBuf serverIn;
+    private FirstMessage.Startup startup;
+    private int encryptionRequest;
+    private Channel server;
+    private MemberAddress member;
+    private long deadlineNanos;
+    private int attempts;
     private boolean clientInputClosed;
+    private ScheduledFuture<?> timer;
+    private final Runnable wake = () -> ctx.executor().execute(this::onLeaderKnown);
 
-    FrontendHandler(ProxySettings settings, Supplier<ClusterView> view, SessionRegistry registry, Transport transport) {
-        this.settings = settings;
-        this.view = view;
-        this.registry = registry;
-        this.transport = transport;
+    FrontendHandler(ProxyContext px) {
+        this.px = px;
     }
+
+    // ---------------------------------------------------------------- client side
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        session = registry.admit(ctx.channel());
-        if (session == null) {
-            LOG.warnf("refused %s: maxconn %d reached", ctx.channel().remoteAddress(), settings.maxconn());
-            ctx.close();
-            return;
-        }
-        connect(ctx, 0);
+        this.ctx = ctx;
+        clientIn = ctx.alloc().buffer(256);
+        session = px.sessions().admit(ctx.channel()); // null: maxconn reached, answered after the startup packet
+        deadlineNanos = System.nanoTime() + px.settings().holdTimeout().toNanos();
+        ctx.read();
     }
 
-    private void connect(ChannelHandlerContext ctx, int attempt) {
-        if (session.isClosed()) {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof ByteBuf buf) || phase == Phase.DONE) {
+            ReferenceCountUtil.release(msg);
             return;
         }
-        MemberView leader = view.get().leader();
-        if (leader == null) {
-            session.close(CloseCause.NO_LEADER);
+        clientIn.writeBytes(buf);
+        buf.release();
+        if (phase == Phase.FIRST || phase == Phase.STARTUP) {
+            onClientBytes();
+        } else if (clientIn.readableBytes() > FirstMessage.MAX_LENGTH) {
+            refuse(CloseCause.PROTOCOL_ERROR, ErrorResponse.PROTOCOL_VIOLATION, "client sent data before the server answered");
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (phase == Phase.FIRST || phase == Phase.STARTUP) {
+            ctx.read(); // still waiting for the rest of the first message
+        }
+    }
+
+    private void onClientBytes() {
+        FirstMessage m = FirstMessage.read(clientIn);
+        if (m == null) {
             return;
         }
-        MemberAddress member = leader.address();
+        if (m instanceof FirstMessage.Malformed bad) {
+            refuse(CloseCause.PROTOCOL_ERROR, ErrorResponse.PROTOCOL_VIOLATION, bad.reason());
+        } else if (m instanceof FirstMessage.CancelRequest cancel) {
+            forwardCancel(cancel);
+        } else if (m instanceof FirstMessage.EncryptionRequest enc) {
+            MemberView leader = px.view().get().leader();
+            if (phase == Phase.FIRST && session != null && leader != null) {
+                phase = Phase.CONNECTING; // relay the request: end-to-end TLS stays the server's business
+                encryptionRequest = enc.gss() ? FirstMessage.GSSENC_REQUEST : FirstMessage.SSL_REQUEST;
+                clientIn.discardReadBytes();
+                connect(leader.address());
+            } else {
+                // no leader (or refusing anyway): decline encryption ourselves, then read the StartupMessage
+                phase = Phase.STARTUP;
+                clientIn.discardReadBytes();
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
+                onClientBytes();
+            }
+        } else {
+            startup = (FirstMessage.Startup) m;
+            clientIn.discardReadBytes();
+            if (session == null) {
+                refuse(CloseCause.MAXCONN, ErrorResponse.TOO_MANY_CONNECTIONS,
+                        "sorry, too many clients already: Patroxy's maxconn of " + px.settings().maxconn() + " is reached");
+            } else if (server != null) {
+                phase = Phase.AWAIT_FIRST; // after the server declined encryption on this connection
+                sendStartup();
+            } else {
+                route();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- routing and the hold
+
+    /** Connects to the leader, or waits for one within the hold. */
+    private void route() {
+        if (phase == Phase.DONE) {
+            return;
+        }
+        MemberView leader = px.view().get().leader();
+        if (leader != null) {
+            phase = Phase.CONNECTING;
+            connect(leader.address());
+            return;
+        }
+        hold(false);
+    }
+
+    /** Waits for a leader (or, with {@code retrySoon}, retries shortly) until the hold's deadline. */
+    private void hold(boolean retrySoon) {
+        long left = deadlineNanos - System.nanoTime();
+        boolean retriesLeft = retrySoon && attempts <= px.settings().retries();
+        if (left <= 0 && !retriesLeft) {
+            giveUp();
+            return;
+        }
+        if (phase != Phase.HOLDING) {
+            if (!px.holds().offer(wake)) {
+                refuse(CloseCause.NO_LEADER, ErrorResponse.CANNOT_CONNECT_NOW, noLeaderMessage() + "; and "
+                        + px.settings().holdQueue() + " clients are already waiting");
+                return;
+            }
+            if (attempts == 0) {
+                px.sessions().countHeld();
+            }
+            phase = Phase.HOLDING;
+        }
+        long delay = retrySoon ? TimeUnit.MILLISECONDS.toNanos(RETRY_DELAY_MILLIS) : left;
+        cancelTimer();
+        timer = ctx.executor().schedule(retrySoon ? this::onLeaderKnown : this::giveUp, delay, TimeUnit.NANOSECONDS);
+    }
+
+    private void onLeaderKnown() {
+        if (phase != Phase.HOLDING) {
+            return;
+        }
+        if (px.view().get().leader() == null) {
+            hold(false);
+            return;
+        }
+        px.holds().remove(wake);
+        cancelTimer();
+        phase = Phase.FIRST; // any non-HOLDING phase: route() decides
+        route();
+    }
+
+    private void giveUp() {
+        px.holds().remove(wake);
+        ClusterView view = px.view().get();
+        if (view.leader() == null) {
+            refuse(CloseCause.NO_LEADER, ErrorResponse.CANNOT_CONNECT_NOW, noLeaderMessage());
+        } else {
+            MemberAddress m = view.leader().address();
+            refuse(CloseCause.CONNECT_FAILED, ErrorResponse.CONNECTION_FAILURE, "could not connect to leader " + m.name()
+                    + " at " + m.host() + ":" + m.pgPort() + " within Patroxy's hold of " + px.settings().holdTimeout()
+                    .toSeconds() + " s");
+        }
+    }
+
+    private String noLeaderMessage() {
+        ClusterView view = px.view().get();
+        return "no leader in cluster " + view.scope() + ": " + view.describeMembers();
+    }
+
+    // ---------------------------------------------------------------- the server connection
+
+    private void connect(MemberAddress target) {
+        attempts++;
+        member = target;
         Channel client = ctx.channel();
         Bootstrap bootstrap = new Bootstrap()
                 .group(client.eventLoop()) // one session, one event loop: no locks anywhere below
-                .channel(transport.channel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
+                .channel(px.transport().channel())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) px.settings().connectTimeout().toMillis())
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -90,98 +234,288 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(
-                                new IdleStateHandler(0, 0, settings.serverTimeout().toMillis(), TimeUnit.MILLISECONDS),
-                                new RelayHandler(session, false));
+                        ch.pipeline().addLast("idle",
+                                new IdleStateHandler(0, 0, px.settings().serverTimeout().toMillis(), TimeUnit.MILLISECONDS));
+                        ch.pipeline().addLast("handshake", new ServerHandshake(ch));
                     }
                 });
-        bootstrap.connect(member.host(), member.pgPort()).addListener((ChannelFuture f) -> {
-            if (session.isClosed()) {
+        bootstrap.connect(target.host(), target.pgPort()).addListener((ChannelFuture f) -> {
+            if (phase == Phase.DONE || session.isClosed()) {
                 f.channel().close(); // the client left while we were connecting
                 return;
             }
             if (!f.isSuccess()) {
-                registry.connectFailed(member);
-                if (attempt < settings.retries()) {
-                    LOG.debugf("%s: connect to %s failed (%s), retry %d of %d", session, member.name(),
-                            f.cause().getMessage(), attempt + 1, settings.retries());
-                    client.eventLoop().schedule(() -> connect(ctx, attempt + 1), RETRY_DELAY_MILLIS, TimeUnit.MILLISECONDS);
-                } else {
-                    LOG.warnf("%s: cannot connect to leader %s at %s:%d after %d attempts: %s", session, member.name(),
-                            member.host(), member.pgPort(), attempt + 1, f.cause().getMessage());
-                    session.close(CloseCause.CONNECT_FAILED);
-                }
+                px.sessions().connectFailed(target);
+                LOG.debugf("%s: connect to %s failed (%s), attempt %d", session, target.name(), f.cause().getMessage(), attempts);
+                retryLater("connect to " + target.name() + " failed: " + f.cause().getMessage());
                 return;
             }
-            registry.register(session, f.channel(), member);
-            // the leader may have moved while we connected; registering first means a later move closes us
-            if (!member.name().equals(view.get().leaderName().orElse(null))) {
-                session.close(CloseCause.LEADER_CHANGED);
+            server = f.channel();
+            px.sessions().register(session, server, target);
+            session.handshakeDrop(this::abandonServer);
+            if (!target.name().equals(px.view().get().leaderName().orElse(null))) {
+                abandonServer(); // the leader moved while we connected
                 return;
             }
-            Channel server = f.channel();
-            for (ByteBuf buf; (buf = early.poll()) != null;) {
-                session.countRelayed(true, buf.readableBytes());
-                server.write(buf, server.voidPromise());
+            if (startup == null) {
+                phase = Phase.NEGOTIATING; // pass on the client's SSLRequest / GSSENCRequest
+                server.writeAndFlush(server.alloc().buffer(8).writeInt(8).writeInt(encryptionRequest));
+            } else {
+                phase = Phase.AWAIT_FIRST;
+                sendStartup();
             }
-            server.flush();
-            ctx.pipeline().replace(this, "relay", new RelayHandler(session, true));
-            if (clientInputClosed) {
-                session.inputClosed(true);
-            }
-            client.config().setAutoRead(true);
-            server.config().setAutoRead(true);
+            server.read();
         });
     }
 
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (session == null || session.isClosed() || !(msg instanceof ByteBuf buf)) {
-            ReferenceCountUtil.release(msg);
+    private void sendStartup() {
+        serverIn = ctx.alloc().buffer(256);
+        server.writeAndFlush(Unpooled.wrappedBuffer(startup.packet()));
+        server.read();
+    }
+
+    /** Retries within the hold (or the retries when there is no hold), else refuses. */
+    private void retryLater(String why) {
+        if (attempts > px.settings().retries() && System.nanoTime() >= deadlineNanos) {
+            LOG.warnf("%s: giving up after %d attempts: %s", session, attempts, why);
+        }
+        hold(true);
+    }
+
+    /** Drops the server connection of a handshake that cannot go on there, and tries again. */
+    private void abandonServer() {
+        if (phase == Phase.DONE || server == null) {
             return;
         }
-        earlyBytes += buf.readableBytes();
-        early.add(buf);
-        if (earlyBytes > MAX_EARLY_BYTES) {
-            session.close(CloseCause.CLIENT_ERROR); // bounded: a client may not stream before we are connected
+        Channel s = server;
+        server = null;
+        s.pipeline().remove("handshake");
+        s.close();
+        px.sessions().unregister(session);
+        session.handshakeDrop(null);
+        if (serverIn != null) {
+            serverIn.release();
+            serverIn = null;
+        }
+        if (startup == null) {
+            // the encryption request went to that server; the client now waits for an answer we cannot replay
+            refuse(CloseCause.SERVER_CLOSED, ErrorResponse.CONNECTION_FAILURE, "the leader changed during the encryption handshake");
+            return;
+        }
+        retryLater("handshake with " + (member == null ? "?" : member.name()) + " failed");
+    }
+
+    private void onServerBytes(ByteBuf buf) {
+        if (phase == Phase.NEGOTIATING) {
+            byte answer = buf.getByte(buf.readerIndex());
+            if (answer == 'S' || answer == 'G') {
+                startRelay(buf, null); // encrypted: relayed opaquely from here on
+            } else if (answer == 'N') {
+                buf.skipBytes(1);
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
+                buf.release();
+                phase = Phase.STARTUP;
+                ctx.read(); // the client's StartupMessage (or another request) comes next, in the clear
+            } else {
+                startRelay(buf, new ServerFraming()); // an error instead of an answer: pass it on
+            }
+            return;
+        }
+        serverIn.writeBytes(buf);
+        buf.release();
+        String state = ServerFraming.firstMessageError(serverIn, MAX_FIRST_SERVER_MESSAGE);
+        if (state == null) {
+            server.read();
+            return;
+        }
+        if ((state.equals(ErrorResponse.CANNOT_CONNECT_NOW) || state.equals(ErrorResponse.ADMIN_SHUTDOWN))
+                && System.nanoTime() < deadlineNanos) {
+            LOG.debugf("%s: %s answered %s before authentication; retrying on the leader", session, member.name(), state);
+            abandonServer();
+            return;
+        }
+        ByteBuf first = serverIn;
+        serverIn = null;
+        startRelay(first, new ServerFraming());
+    }
+
+    private void onServerGone() {
+        if (phase == Phase.AWAIT_FIRST || phase == Phase.NEGOTIATING) {
+            abandonServer(); // reset or closed before it said anything: try again
+        }
+    }
+
+    private void startRelay(ByteBuf firstServerBytes, ServerFraming framing) {
+        phase = Phase.DONE;
+        cancelTimer();
+        Channel client = ctx.channel();
+        session.relaying(framing);
+        session.countRelayed(true, (encryptionRequest != 0 ? 8 : 0) + (startup != null ? startup.packet().length : 0));
+        session.serverBytes(firstServerBytes);
+        session.countRelayed(false, firstServerBytes.readableBytes());
+        client.writeAndFlush(firstServerBytes);
+        if (clientIn.isReadable()) {
+            session.countRelayed(true, clientIn.readableBytes());
+            server.writeAndFlush(clientIn.retainedSlice());
+        }
+        server.pipeline().replace("handshake", "relay", new RelayHandler(session, false));
+        ctx.pipeline().replace(this, "relay", new RelayHandler(session, true));
+        if (clientInputClosed) {
+            session.inputClosed(true);
+        }
+        client.config().setAutoRead(true);
+        server.config().setAutoRead(true);
+    }
+
+    // ---------------------------------------------------------------- endings
+
+    /** Answers the client with a FATAL ErrorResponse and closes. */
+    private void refuse(CloseCause cause, String sqlState, String message) {
+        if (phase == Phase.DONE) {
+            return;
+        }
+        phase = Phase.DONE;
+        cancelTimer();
+        px.holds().remove(wake);
+        LOG.infof("refused %s: %s (%s)", ctx.channel().remoteAddress(), message, cause.label());
+        ByteBuf error = ErrorResponse.fatal(ctx.alloc(), sqlState, message);
+        if (session == null) {
+            px.sessions().refusedMaxconn();
+            ctx.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            session.closeWith(cause, error);
+        }
+    }
+
+    private void forwardCancel(FirstMessage.CancelRequest cancel) {
+        phase = Phase.DONE;
+        MemberAddress target = px.sessions().cancelKeys().lookup(cancel.pid(), cancel.secret());
+        Channel client = ctx.channel();
+        if (target != null) {
+            ByteBuf request = client.alloc().buffer(16).writeInt(16).writeInt(FirstMessage.CANCEL_REQUEST)
+                    .writeInt(cancel.pid()).writeInt(cancel.secret());
+            new Bootstrap().group(client.eventLoop()).channel(px.transport().channel())
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) px.settings().connectTimeout().toMillis())
+                    .handler(new ChannelInboundHandlerAdapter())
+                    .connect(target.host(), target.pgPort()).addListener((ChannelFuture f) -> {
+                        if (f.isSuccess()) {
+                            f.channel().writeAndFlush(request).addListener(ChannelFutureListener.CLOSE);
+                        } else {
+                            request.release();
+                        }
+                    });
+        } else {
+            LOG.debugf("cancel request for an unknown or finished session dropped");
+        }
+        if (session != null) {
+            session.close(CloseCause.CANCEL_REQUEST);
+        } else {
+            client.close();
+        }
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
         }
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (session != null) {
+        if (phase != Phase.DONE) {
+            quit(CloseCause.CLIENT_CLOSED);
+        } else if (session != null) {
             session.channelClosed(true);
         }
-        releaseEarly();
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        releaseEarly();
-    }
-
-    private void releaseEarly() {
-        for (ByteBuf buf; (buf = early.poll()) != null;) {
-            buf.release();
+        if (clientIn != null) {
+            clientIn.release();
+            clientIn = null;
+        }
+        if (serverIn != null) {
+            serverIn.release();
+            serverIn = null;
         }
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
-            clientInputClosed = true; // passed on once the server is connected
-        } else if (evt instanceof IdleStateEvent && session != null) {
-            session.close(CloseCause.CLIENT_TIMEOUT);
+            clientInputClosed = true; // passed on once relaying
+            if (phase == Phase.FIRST || phase == Phase.STARTUP || phase == Phase.HOLDING) {
+                quit(CloseCause.CLIENT_CLOSED); // it gave up before it had a server
+            }
+        } else if (evt instanceof IdleStateEvent) {
+            if (session != null) {
+                session.close(CloseCause.CLIENT_TIMEOUT);
+            } else {
+                ctx.close();
+            }
         }
         ReferenceCountUtil.release(evt);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        quit(CloseCause.CLIENT_ERROR);
+    }
+
+    /** Ends a client that has no server yet, saying nothing. */
+    private void quit(CloseCause cause) {
+        phase = Phase.DONE;
+        cancelTimer();
+        px.holds().remove(wake);
+        if (server != null) {
+            server.close();
+        }
         if (session != null) {
-            session.close(CloseCause.CLIENT_ERROR);
+            session.close(cause);
         } else {
             ctx.close();
+        }
+    }
+
+    /** The server channel's handler until relaying starts: everything comes back to the frontend. */
+    private final class ServerHandshake extends ChannelInboundHandlerAdapter {
+        private final Channel channel;
+
+        ServerHandshake(Channel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext c, Object msg) {
+            if (channel != server || !(msg instanceof ByteBuf buf)) {
+                ReferenceCountUtil.release(msg); // an abandoned server
+                return;
+            }
+            onServerBytes(buf);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext c) {
+            if (channel == server) {
+                onServerGone();
+            }
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext c, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent && channel == server) {
+                onServerGone();
+            }
+            ReferenceCountUtil.release(evt);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
+            if (channel == server) {
+                onServerGone();
+            }
         }
     }
 }

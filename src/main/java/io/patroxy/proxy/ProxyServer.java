@@ -24,16 +24,16 @@ public final class ProxyServer {
     static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
 
     private final ProxySettings settings;
-    private final Supplier<ClusterView> view;
     private final SessionRegistry registry;
     private final Transport transport;
+    private final ProxyContext context;
     private Channel listener;
 
-    public ProxyServer(ProxySettings settings, Supplier<ClusterView> view, SessionRegistry registry) {
+    public ProxyServer(ProxySettings settings, Supplier<ClusterView> view, SessionRegistry registry, HoldQueue holds) {
         this.settings = settings;
-        this.view = view;
         this.registry = registry;
         this.transport = Transport.create(Math.max(2, Runtime.getRuntime().availableProcessors()));
+        this.context = new ProxyContext(settings, view, registry, registry.cancelKeys(), holds, transport);
     }
 
     /** Binds the listener; fails with a message naming the address when it cannot. */
@@ -53,7 +53,7 @@ public final class ProxyServer {
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(
                                 new IdleStateHandler(0, 0, settings.clientTimeout().toMillis(), TimeUnit.MILLISECONDS),
-                                new FrontendHandler(settings, view, registry, transport));
+                                new FrontendHandler(context));
                     }
                 });
         try {

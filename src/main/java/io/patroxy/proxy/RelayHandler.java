@@ -32,6 +32,9 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg); // nobody to take it: never leak what we do not forward
             return;
         }
+        if (!fromClient) {
+            session.serverBytes(buf); // follows the message framing: drop messages and cancel keys
+        }
         session.countRelayed(fromClient, buf.readableBytes());
         peer.write(buf, peer.voidPromise());
     }

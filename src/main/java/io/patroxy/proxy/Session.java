@@ -2,11 +2,14 @@ package io.patroxy.proxy;
 
 import java.time.Instant;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.socket.DuplexChannel;
 import io.patroxy.config.MemberAddress;
+import io.patroxy.pgwire.ErrorResponse;
+import io.patroxy.pgwire.ServerFraming;
 
 /**
  * One client session: a client channel and, once connected, a server channel on the
@@ -20,6 +23,9 @@ public final class Session {
     private final long id;
     private final Channel client;
     private final SessionRegistry registry;
+    private final CancelKeys cancelKeys;
+    private ServerFraming framing;
+    private volatile Runnable handshakeDrop;
     private final Instant started = Instant.now();
     private final long startedNanos = System.nanoTime();
     private Channel server;
@@ -32,10 +38,11 @@ public final class Session {
     private CloseCause firstFin;
     private CloseCause cause;
 
-    Session(long id, Channel client, SessionRegistry registry) {
+    Session(long id, Channel client, SessionRegistry registry, CancelKeys cancelKeys) {
         this.id = id;
         this.client = client;
         this.registry = registry;
+        this.cancelKeys = cancelKeys;
     }
 
     public long id() {
@@ -130,21 +137,80 @@ public final class Session {
 
     /** Ends the session with {@code cause}; safe from any thread, only the first cause counts. */
     public void close(CloseCause cause) {
+        close(cause, null);
+    }
+
+    /**
+     * Ends the session; for a drop ({@link CloseCause#MEMBER_DOWN}, {@link CloseCause#LEADER_CHANGED})
+     * {@code why} is told to the client in a FATAL ErrorResponse when the session is unencrypted and
+     * the server stands between two messages; otherwise the close happens at once.
+     */
+    public void close(CloseCause cause, String why) {
+        Runnable drop = handshakeDrop;
+        if (drop != null && (cause == CloseCause.MEMBER_DOWN || cause == CloseCause.LEADER_CHANGED)) {
+            client.eventLoop().execute(drop); // still in the handshake: the frontend tries the new leader instead
+            return;
+        }
         if (client.eventLoop().inEventLoop()) {
-            doClose(cause);
+            doClose(cause, why, null);
         } else {
-            client.eventLoop().execute(() -> doClose(cause));
+            client.eventLoop().execute(() -> doClose(cause, why, null));
         }
     }
 
-    private void doClose(CloseCause cause) {
+    /** Ends the session after writing {@code farewell} (an ErrorResponse) to the client. On the event loop. */
+    void closeWith(CloseCause cause, ByteBuf farewell) {
+        doClose(cause, null, farewell);
+    }
+
+    private void doClose(CloseCause cause, String why, ByteBuf farewell) {
         if (this.cause != null) {
+            if (farewell != null) {
+                farewell.release();
+            }
             return;
         }
         this.cause = cause;
-        closeChannel(client, cause);
+        if (farewell == null && why != null && framing != null && framing.atBoundary() && client.isActive()) {
+            farewell = ErrorResponse.fatal(client.alloc(), ErrorResponse.ADMIN_SHUTDOWN,
+                    "terminating connection because " + why);
+        }
+        if (farewell != null && client.isActive()) {
+            client.writeAndFlush(farewell).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            if (farewell != null) {
+                farewell.release();
+            }
+            closeChannel(client, cause);
+        }
         closeChannel(server, cause);
+        if (framing != null && framing.keySeen()) {
+            cancelKeys.remove(framing.backendPid(), framing.backendSecret());
+        }
         registry.finished(this);
+    }
+
+    /** While set, a drop of the session's member re-routes the handshake instead of ending the session. */
+    void handshakeDrop(Runnable drop) {
+        this.handshakeDrop = drop;
+    }
+
+    /** Relaying has begun; {@code framing} is null for an encrypted (opaque) session. */
+    void relaying(ServerFraming framing) {
+        this.handshakeDrop = null;
+        this.framing = framing;
+    }
+
+    /** Follows the server's framing of a chunk about to be relayed; registers the cancel key once seen. */
+    void serverBytes(ByteBuf buf) {
+        if (framing == null) {
+            return;
+        }
+        boolean hadKey = framing.keySeen();
+        framing.consume(buf);
+        if (!hadKey && framing.keySeen()) {
+            cancelKeys.register(framing.backendPid(), framing.backendSecret(), member);
+        }
     }
 
     private static void closeChannel(Channel channel, CloseCause cause) {

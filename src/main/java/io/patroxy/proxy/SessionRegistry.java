@@ -36,6 +36,8 @@ public final class SessionRegistry implements ClusterListener {
     private final Map<String, MemberTraffic> traffic = new LinkedHashMap<>();
     private final Map<CloseCause, LongAdder> closes = new EnumMap<>(CloseCause.class);
     private final Consumer<Session> accessLog;
+    private final CancelKeys cancelKeys = new CancelKeys();
+    private final LongAdder held = new LongAdder();
 
     public SessionRegistry(List<MemberAddress> members, int maxconn, Consumer<Session> accessLog) {
         this.maxconn = maxconn;
@@ -54,13 +56,11 @@ public final class SessionRegistry implements ClusterListener {
         int now = active.incrementAndGet();
         if (now > maxconn) {
             active.decrementAndGet();
-            refused.increment();
-            closes.get(CloseCause.MAXCONN).increment();
             return null;
         }
         maxActive.accumulateAndGet(now, Math::max);
         accepted.increment();
-        Session session = new Session(ids.incrementAndGet(), client, this);
+        Session session = new Session(ids.incrementAndGet(), client, this, cancelKeys);
         open.add(session);
         return session;
     }
@@ -71,6 +71,34 @@ public final class SessionRegistry implements ClusterListener {
         session.attach(server, member, t);
         t.opened();
         byMember.get(member.name()).add(session);
+    }
+
+    /** A client turned away because maxconn sessions were open (it never became a session). */
+    void refusedMaxconn() {
+        refused.increment();
+        closes.get(CloseCause.MAXCONN).increment();
+    }
+
+    /** The session gives up its server during the handshake (to retry elsewhere). */
+    void unregister(Session session) {
+        if (session.member() != null && byMember.get(session.member().name()).remove(session)) {
+            traffic.get(session.member().name()).current.decrementAndGet();
+        }
+        session.attach(null, null, null);
+    }
+
+    /** A client that had to wait for a leader. */
+    void countHeld() {
+        held.increment();
+    }
+
+    /** Clients that waited for a leader instead of being refused. */
+    public long heldConnections() {
+        return held.sum();
+    }
+
+    public CancelKeys cancelKeys() {
+        return cancelKeys;
     }
 
     void connectFailed(MemberAddress member) {
@@ -86,19 +114,18 @@ public final class SessionRegistry implements ClusterListener {
             refused.increment();
         }
         closes.get(session.cause()).increment();
-        if (session.member() != null) {
-            byMember.get(session.member().name()).remove(session);
+        if (session.member() != null && byMember.get(session.member().name()).remove(session)) {
             traffic.get(session.member().name()).current.decrementAndGet();
         }
         accessLog.accept(session);
     }
 
     /** Closes every session on {@code member}; returns how many were asked to close. */
-    public int closeAll(String member, CloseCause cause) {
+    public int closeAll(String member, CloseCause cause, String why) {
         Set<Session> sessions = byMember.get(member);
         int n = 0;
         for (Session s : sessions) {
-            s.close(cause);
+            s.close(cause, why);
             n++;
         }
         return n;
@@ -113,13 +140,14 @@ public final class SessionRegistry implements ClusterListener {
         for (MemberView m : after.members()) {
             MemberView was = before.member(m.name()).orElse(m);
             if (was.isUp() && !m.isUp()) {
-                closeAll(m.name(), CloseCause.MEMBER_DOWN);
+                closeAll(m.name(), CloseCause.MEMBER_DOWN, "member " + m.name() + " was marked DOWN by Patroxy (" + m.lastCheckSummary() + ")");
             }
         }
         String oldLeader = before.leaderName().orElse(null);
         String newLeader = after.leaderName().orElse(null);
         if (oldLeader != null && newLeader != null && !Objects.equals(oldLeader, newLeader)) {
-            closeAll(oldLeader, CloseCause.LEADER_CHANGED);
+            closeAll(oldLeader, CloseCause.LEADER_CHANGED,
+                    "the leader moved from " + oldLeader + " to " + newLeader + " (Patroxy)");
         }
     }
 

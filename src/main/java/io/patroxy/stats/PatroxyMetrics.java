@@ -68,6 +68,8 @@ public final class PatroxyMetrics implements MeterBinder, AutoCloseable {
         counter(registry, "patroxy.refused.connections", null,
                 "Clients turned away: maxconn reached, no leader, leader unreachable", Tags.empty(),
                 m -> m.sessions.refusedConnections());
+        counter(registry, "patroxy.held.connections", null, "Clients that waited for a leader (patroxy.hold)",
+                Tags.empty(), m -> m.sessions.heldConnections());
         for (CloseCause cause : CloseCause.values()) {
             counter(registry, "patroxy.session.closes", null, "Finished sessions by close cause",
                     Tags.of("cause", cause.label()), m -> m.sessions.closes(cause));

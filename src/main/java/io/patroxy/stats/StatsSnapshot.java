@@ -29,7 +29,7 @@ public record StatsSnapshot(String proxy, String version, long pid, Instant now,
     }
 
     /** The listener, HAProxy's FRONTEND row. */
-    public record Frontend(int current, int max, int limit, long total, long refused, long clientToServerBytes,
+    public record Frontend(int current, int max, int limit, long total, long refused, long held, long clientToServerBytes,
             long serverToClientBytes, Map<String, Long> closes) {
     }
 

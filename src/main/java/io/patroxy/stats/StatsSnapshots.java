@@ -55,7 +55,7 @@ public final class StatsSnapshots {
             closes.put(cause.label(), sessions.closes(cause));
         }
         return new StatsSnapshot.Frontend(sessions.activeSessions(), sessions.maxActiveSessions(), sessions.maxconn(),
-                sessions.acceptedSessions(), sessions.refusedConnections(),
+                sessions.acceptedSessions(), sessions.refusedConnections(), sessions.heldConnections(),
                 servers.stream().mapToLong(StatsSnapshot.Server::clientToServerBytes).sum(),
                 servers.stream().mapToLong(StatsSnapshot.Server::serverToClientBytes).sum(), closes);
     }

@@ -21,6 +21,7 @@ import io.patroxy.cluster.MemberView;
 import io.patroxy.health.CheckStatus;
 import io.patroxy.health.StubPatroni.Mode;
 import io.patroxy.proxy.CloseCause;
+import io.patroxy.proxy.Pg;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
@@ -49,16 +50,30 @@ class PatroniChecksTest {
         return patroxy.cluster().view().member(name).orElseThrow();
     }
 
-    private Socket connect() throws IOException {
+    private Socket open() throws IOException {
         InetSocketAddress a = patroxy.proxyAddress();
         Socket s = new Socket(a.getAddress(), a.getPort());
         s.setSoTimeout(15_000);
         return s;
     }
 
+    private Socket connect() throws IOException {
+        Socket s = open();
+        Pg.login(s);
+        return s;
+    }
+
     private static void roundTrip(Socket s) throws IOException {
-        s.getOutputStream().write(9);
-        assertThat(s.getInputStream().read()).isEqualTo(9);
+        s.getOutputStream().write(Pg.query("SELECT 1"));
+        assertThat(Pg.read(s.getInputStream()).type()).isEqualTo('Q');
+    }
+
+    /** Patroxy's FATAL message on a dropped session, then the close. */
+    private static String farewell(Socket s) throws IOException {
+        Pg.Message m = Pg.read(s.getInputStream());
+        assertThat(m.field('C')).isEqualTo("57P01");
+        assertThat(s.getInputStream().read()).isEqualTo(-1);
+        return m.field('M');
     }
 
     @Test
@@ -84,7 +99,7 @@ class PatroniChecksTest {
             api0.mode(Mode.REPLICA);
             api1.mode(Mode.PRIMARY);
             await().atMost(Duration.ofSeconds(10)).until(() -> patroxy.cluster().view().leaderName().orElse("").equals("pg1"));
-            assertThat(old.getInputStream().read()).isEqualTo(-1);
+            assertThat(farewell(old)).contains("pg0");
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> patroxy.sessions().closes(CloseCause.LEADER_CHANGED)
                 + patroxy.sessions().closes(CloseCause.MEMBER_DOWN) == leaderChanged + memberDown + 1);
@@ -109,7 +124,7 @@ class PatroniChecksTest {
             assertThat(member("pg0").lastCheck().status()).isEqualTo(CheckStatus.L7TOUT);
             // the next check starts only after the previous one timed out: fall requests, not one per interval
             assertThat(api0.requests() - requestsBefore).as("requests sent to the hung API").isBetween(3, 4);
-            assertThat(s.getInputStream().read()).isEqualTo(-1);
+            assertThat(farewell(s)).isEqualTo("terminating connection because member pg0 was marked DOWN by Patroxy (L7TOUT no answer within the check timeout)");
             assertThat(patroxy.cluster().view().leader()).isNull();
         } finally {
             api0.mode(Mode.PRIMARY);
@@ -123,8 +138,11 @@ class PatroniChecksTest {
         assertThat(member("pg0").lastCheck().status()).isEqualTo(CheckStatus.L4CON);
         assertThat(member("pg0").downTransitions()).isPositive();
         long refused = patroxy.sessions().refusedConnections();
-        try (Socket s = connect()) {
-            assertThat(s.getInputStream().read()).isEqualTo(-1);
+        try (Socket s = open()) {
+            s.getOutputStream().write(Pg.STARTUP);
+            Pg.Message error = Pg.read(s.getInputStream()); // after the hold of 1 s
+            assertThat(error.field('C')).isEqualTo("57P03");
+            assertThat(error.field('M')).startsWith("no leader in cluster ?: pg0 DOWN (L4CON connection refused");
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> patroxy.sessions().refusedConnections() == refused + 1);
     }

@@ -3,6 +3,7 @@ package io.patroxy.app;
 import java.util.Map;
 
 import io.patroxy.health.StubPatroni;
+import io.patroxy.proxy.Pg;
 import io.patroxy.proxy.StubServer;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
@@ -23,8 +24,8 @@ public class StubClusterResource implements QuarkusTestResourceLifecycleManager 
         try {
             api0 = new StubPatroni();
             api1 = new StubPatroni();
-            pg0 = new StubServer(StubServer.ECHO);
-            pg1 = new StubServer(StubServer.ECHO);
+            pg0 = new StubServer(Pg.server(StubServer.ECHO));
+            pg1 = new StubServer(Pg.server(StubServer.ECHO));
         } catch (java.io.IOException e) {
             throw new IllegalStateException("cannot start stub members", e);
         }
@@ -33,7 +34,9 @@ public class StubClusterResource implements QuarkusTestResourceLifecycleManager 
                 "patroxy.members", "pg0=127.0.0.1:" + pg0.port() + ":" + api0.port()
                         + ",pg1=127.0.0.1:" + pg1.port() + ":" + api1.port(),
                 "patroxy.check.interval", CHECK_INTERVAL_MS + "ms",
-                "patroxy.check.timeout", CHECK_TIMEOUT_MS + "ms");
+                "patroxy.check.timeout", CHECK_TIMEOUT_MS + "ms",
+                "patroxy.check.fastinter", CHECK_INTERVAL_MS + "ms",
+                "patroxy.hold.timeout", "1s");
     }
 
     @Override

@@ -92,11 +92,13 @@ final class Writer implements AutoCloseable {
         return acks.stream().filter(a -> a.atNanos() > sinceNanos).count();
     }
 
-    /** Longest pause between two consecutive acknowledged writes around {@code eventNanos}. */
-    double gapSecondsAround(long eventNanos) {
-        long lastBefore = acks.stream().filter(a -> a.atNanos() <= eventNanos).mapToLong(Ack::atNanos).max().orElse(eventNanos);
-        long firstAfter = acks.stream().filter(a -> a.atNanos() > eventNanos).mapToLong(Ack::atNanos).min().orElse(Long.MAX_VALUE);
-        return (firstAfter - lastBefore) / 1e9;
+    /** The write gap: the longest pause between two consecutive acknowledged writes of the whole run. */
+    double longestGapSeconds() {
+        long longest = 0;
+        for (int i = 1; i < acks.size(); i++) {
+            longest = Math.max(longest, acks.get(i).atNanos() - acks.get(i - 1).atNanos());
+        }
+        return longest / 1e9;
     }
 
     @Override

@@ -21,6 +21,7 @@ final class ProxyFixture implements AutoCloseable {
     final ClusterRegistry cluster;
     final SessionRegistry sessions;
     final ProxyServer proxy;
+    final HoldQueue holds;
     final InetSocketAddress address;
     final Map<Long, Session> finished = new ConcurrentHashMap<>();
 
@@ -28,13 +29,19 @@ final class ProxyFixture implements AutoCloseable {
         cluster = new ClusterRegistry(members, 3, 2, Clock.systemUTC());
         sessions = new SessionRegistry(members, settings.maxconn(), s -> finished.put(s.id(), s));
         cluster.addListener(sessions);
-        proxy = new ProxyServer(settings, cluster::view, sessions);
+        holds = new HoldQueue(settings.holdQueue());
+        cluster.addListener(holds);
+        proxy = new ProxyServer(settings, cluster::view, sessions, holds);
         address = proxy.start();
     }
 
     static ProxySettings settings(int maxconn, Duration clientTimeout) {
+        return settings(maxconn, clientTimeout, Duration.ZERO);
+    }
+
+    static ProxySettings settings(int maxconn, Duration clientTimeout, Duration hold) {
         return new ProxySettings("127.0.0.1", 0, Duration.ofSeconds(1), 3, clientTimeout, Duration.ofMinutes(30),
-                maxconn, Duration.ofSeconds(1));
+                maxconn, Duration.ofSeconds(1), hold, 10);
     }
 
     static ProxySettings settings() {
@@ -57,9 +64,17 @@ final class ProxyFixture implements AutoCloseable {
         }
     }
 
-    Socket connect() throws IOException {
+    /** A raw TCP connection to Patroxy. */
+    Socket open() throws IOException {
         Socket s = new Socket(address.getAddress(), address.getPort());
         s.setSoTimeout(10_000);
+        return s;
+    }
+
+    /** A logged-in session: StartupMessage sent, the stub's AuthenticationOk .. ReadyForQuery read. */
+    Socket connect() throws IOException {
+        Socket s = open();
+        Pg.login(s);
         return s;
     }
 

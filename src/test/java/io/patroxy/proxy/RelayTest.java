@@ -32,7 +32,7 @@ class RelayTest {
     }
 
     private void start(StubServer.Behaviour behaviour, ProxySettings settings) throws IOException {
-        server = new StubServer(behaviour);
+        server = new StubServer(Pg.server(behaviour));
         fx = new ProxyFixture(List.of(new MemberAddress("pg0", "127.0.0.1", server.port(), 8008)), settings);
         fx.primary("pg0");
     }
@@ -62,8 +62,8 @@ class RelayTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> fx.sessions.activeSessions() == 0);
         assertThat(fx.onlyCause()).isEqualTo(CloseCause.CLIENT_CLOSED);
         Session s = fx.finished.values().iterator().next();
-        assertThat(s.clientToServerBytes()).isEqualTo(5);
-        assertThat(s.serverToClientBytes()).isEqualTo(5);
+        assertThat(s.clientToServerBytes()).isEqualTo(Pg.STARTUP.length + 5);
+        assertThat(s.serverToClientBytes()).isEqualTo(Pg.AUTH_OK_READY.length + 5);
         assertThat(fx.sessions.traffic("pg0").total()).isEqualTo(1);
     }
 
@@ -186,7 +186,12 @@ class RelayTest {
         fx.replica("pg0");
         fx.replica("pg0");
         assertThat(fx.cluster.view().leader()).isNull();
-        try (Socket c = fx.connect()) {
+        try (Socket c = fx.open()) {
+            c.getOutputStream().write(Pg.STARTUP);
+            Pg.Message error = Pg.read(c.getInputStream());
+            assertThat(error.type()).isEqualTo('E');
+            assertThat(error.field('C')).isEqualTo("57P03");
+            assertThat(error.field('M')).isEqualTo("no leader in cluster ?: pg0 DOWN (L7STS 503, replica)");
             assertThat(c.getInputStream().read()).isEqualTo(-1);
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> fx.sessions.activeSessions() == 0);
@@ -203,7 +208,11 @@ class RelayTest {
                 s.getOutputStream().write(7);
                 assertThat(s.getInputStream().read()).isEqualTo(7);
             }
-            try (Socket third = fx.connect()) {
+            try (Socket third = fx.open()) {
+                third.getOutputStream().write(Pg.STARTUP);
+                Pg.Message error = Pg.read(third.getInputStream());
+                assertThat(error.field('C')).isEqualTo("53300");
+                assertThat(error.field('M')).contains("maxconn of 2");
                 assertThat(third.getInputStream().read()).isEqualTo(-1);
             }
             assertThat(fx.sessions.closes(CloseCause.MAXCONN)).isEqualTo(1);
@@ -218,7 +227,11 @@ class RelayTest {
         int port = server.port();
         server.close(); // nothing listens there any more: connection refused
         server = null;
-        try (Socket c = fx.connect()) {
+        try (Socket c = fx.open()) {
+            c.getOutputStream().write(Pg.STARTUP);
+            Pg.Message error = Pg.read(c.getInputStream());
+            assertThat(error.field('C')).isEqualTo("08006");
+            assertThat(error.field('M')).startsWith("could not connect to leader pg0 at 127.0.0.1:" + port);
             assertThat(c.getInputStream().read()).isEqualTo(-1);
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> fx.sessions.activeSessions() == 0);

@@ -21,8 +21,8 @@ class ShutdownSessionsTest {
     private ProxyFixture fx;
 
     private void start() throws IOException {
-        pg0 = new StubServer(StubServer.ECHO);
-        pg1 = new StubServer(StubServer.ECHO);
+        pg0 = new StubServer(Pg.server(StubServer.ECHO));
+        pg1 = new StubServer(Pg.server(StubServer.ECHO));
         fx = new ProxyFixture(List.of(new MemberAddress("pg0", "127.0.0.1", pg0.port(), 8008),
                 new MemberAddress("pg1", "127.0.0.1", pg1.port(), 8008)), ProxyFixture.settings());
         fx.primary("pg0");
@@ -36,9 +36,10 @@ class ShutdownSessionsTest {
         pg1.close();
     }
 
+    /** One whole protocol message there and back (the stub echoes), so the session ends between messages. */
     private static void roundTrip(Socket s) throws IOException {
-        s.getOutputStream().write(42);
-        assertThat(s.getInputStream().read()).isEqualTo(42);
+        s.getOutputStream().write(Pg.query("SELECT 1"));
+        assertThat(Pg.read(s.getInputStream()).text()).isEqualTo("SELECT 1\0");
     }
 
     @Test
@@ -51,8 +52,13 @@ class ShutdownSessionsTest {
             roundTrip(a);
             assertThat(fx.sessions.sessionsOn("pg0")).isEqualTo(2);
             fx.fails("pg0", 1); // DOWN
-            assertThat(a.getInputStream().read()).isEqualTo(-1);
-            assertThat(b.getInputStream().read()).isEqualTo(-1);
+            for (Socket s : new Socket[] {a, b}) {
+                Pg.Message farewell = Pg.read(s.getInputStream());
+                assertThat(farewell.field('C')).isEqualTo("57P01");
+                assertThat(farewell.field('M'))
+                        .isEqualTo("terminating connection because member pg0 was marked DOWN by Patroxy (L4CON connection refused)");
+                assertThat(s.getInputStream().read()).isEqualTo(-1);
+            }
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> fx.sessions.activeSessions() == 0);
         assertThat(fx.sessions.closes(CloseCause.MEMBER_DOWN)).isEqualTo(2);
@@ -69,6 +75,8 @@ class ShutdownSessionsTest {
             fx.primary("pg1");
             fx.primary("pg1");
             assertThat(fx.cluster.view().leaderName()).contains("pg1");
+            assertThat(Pg.read(old.getInputStream()).field('M'))
+                    .isEqualTo("terminating connection because the leader moved from pg0 to pg1 (Patroxy)");
             assertThat(old.getInputStream().read()).isEqualTo(-1);
             try (Socket fresh = fx.connect()) {
                 roundTrip(fresh);

@@ -57,6 +57,7 @@ class PatroxyMetricsTest {
         assertThat(s.value("patroxy_server_bytes_total", "server", "pg0", "direction", "client_to_server")).isZero();
         assertThat(s.value("patroxy_server_connect_errors_total", "server", "pg0")).isZero();
         assertThat(s.value("patroxy_refused_connections_total")).isZero();
+        assertThat(s.value("patroxy_held_connections_total")).isZero();
         assertThat(s.value("patroxy_session_closes_total", "cause", "member_down")).isZero();
         assertThat(s.value("patroxy_sessions_limit")).isEqualTo(100);
         assertThat(s.value("patroxy_leader_known")).isEqualTo(1);

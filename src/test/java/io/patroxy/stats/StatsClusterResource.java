@@ -4,12 +4,13 @@ import java.io.IOException;
 import java.util.Map;
 
 import io.patroxy.health.StubPatroni;
+import io.patroxy.proxy.Pg;
 import io.patroxy.proxy.StubServer;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
 /**
  * Two stub members for the stats tests: Patroni APIs on loopback (pg0 answers 200 with role master,
- * pg1 503 with role replica; switchable) and PostgreSQL echo servers; checks every 200 ms.
+ * pg1 503 with role replica; switchable) and PostgreSQL stubs (startup answered, then echo); checks every 200 ms.
  */
 public class StatsClusterResource implements QuarkusTestResourceLifecycleManager {
 
@@ -23,8 +24,8 @@ public class StatsClusterResource implements QuarkusTestResourceLifecycleManager
         try {
             api0 = new StubPatroni();
             api1 = new StubPatroni();
-            pg0 = new StubServer(StubServer.ECHO);
-            pg1 = new StubServer(StubServer.ECHO);
+            pg0 = new StubServer(Pg.server(StubServer.ECHO));
+            pg1 = new StubServer(Pg.server(StubServer.ECHO));
         } catch (IOException e) {
             throw new IllegalStateException("cannot start stub members", e);
         }

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URL;
@@ -29,6 +28,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.patroxy.app.Patroxy;
 import io.patroxy.health.StubPatroni.Mode;
+import io.patroxy.proxy.Pg;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -39,6 +39,7 @@ import io.quarkus.test.junit.QuarkusTest;
 class StatsEndpointTest {
 
     private static final Duration WAIT = Duration.ofSeconds(10);
+    private static final byte[] QUERY = Pg.query("SELECT 1");
 
     @Inject
     Patroxy patroxy;
@@ -128,9 +129,9 @@ class StatsEndpointTest {
         InetSocketAddress proxy = patroxy.proxyAddress();
         try (Socket s = new Socket(proxy.getAddress(), proxy.getPort())) {
             s.setSoTimeout(10_000);
-            s.getOutputStream().write(new byte[] {1, 2, 3, 4, 5});
-            InputStream in = s.getInputStream();
-            assertThat(in.readNBytes(5)).containsExactly(1, 2, 3, 4, 5);
+            Pg.login(s);
+            s.getOutputStream().write(QUERY);
+            assertThat(Pg.read(s.getInputStream()).type()).isEqualTo('Q'); // the stub echoes it
             await().atMost(WAIT).until(() -> metrics().value("patroxy_server_sessions_current", "server", "pg0") == 1);
         }
         await().atMost(WAIT).untilAsserted(() -> {
@@ -138,9 +139,9 @@ class StatsEndpointTest {
             assertThat(after.value("patroxy_server_sessions_total", "server", "pg0")).isEqualTo(sessions + 1);
             assertThat(after.value("patroxy_server_sessions_current", "server", "pg0")).isZero();
             assertThat(after.value("patroxy_server_bytes_total", "server", "pg0", "direction", "client_to_server"))
-                    .isEqualTo(sent + 5);
+                    .isEqualTo(sent + Pg.STARTUP.length + QUERY.length);
             assertThat(after.value("patroxy_server_bytes_total", "server", "pg0", "direction", "server_to_client"))
-                    .isEqualTo(received + 5);
+                    .isEqualTo(received + Pg.AUTH_OK_READY.length + QUERY.length);
             assertThat(after.value("patroxy_session_closes_total", "cause", "client_closed")).isGreaterThanOrEqualTo(1);
         });
     }

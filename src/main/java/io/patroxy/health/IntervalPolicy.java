@@ -1,0 +1,32 @@
+package io.patroxy.health;
+
+import java.time.Duration;
+
+import io.patroxy.cluster.ClusterView;
+import io.patroxy.cluster.MemberView;
+
+/**
+ * How long after one check of a member its next check starts: HAProxy's {@code inter},
+ * {@code fastinter} and {@code downinter}, with Patroxy's rule on top — while no leader is known
+ * or any member is in transition, every member is checked at {@code fastinter} (a DOWN replica is
+ * the one about to be promoted). A pure function.
+ */
+public final class IntervalPolicy {
+
+    private IntervalPolicy() {
+    }
+
+    public static Duration next(CheckSettings s, ClusterView view, String member) {
+        boolean unsettled = view.leader() == null || view.members().stream().anyMatch(IntervalPolicy::inTransition);
+        if (unsettled) {
+            return s.fastinter();
+        }
+        MemberView m = view.member(member).orElseThrow();
+        return m.health().state() == MemberHealth.State.DOWN ? s.downinter() : s.interval();
+    }
+
+    private static boolean inTransition(MemberView m) {
+        MemberHealth.State st = m.health().state();
+        return st == MemberHealth.State.UP_GOING_DOWN || st == MemberHealth.State.DOWN_GOING_UP;
+    }
+}

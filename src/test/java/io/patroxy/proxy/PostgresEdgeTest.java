@@ -1,0 +1,208 @@
+package io.patroxy.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import io.patroxy.config.MemberAddress;
+
+/** The PostgreSQL-aware edge: first-message bounds, encryption requests, the hold, cancel routing, retries. */
+class PostgresEdgeTest {
+
+    private StubServer server;
+    private ProxyFixture fx;
+    private final List<String> firstMessages = new CopyOnWriteArrayList<>();
+    private final List<int[]> cancels = new CopyOnWriteArrayList<>();
+    private final AtomicInteger connections = new AtomicInteger();
+
+    /** A stub PostgreSQL that records SSLRequests and CancelRequests, and answers startups like {@link Pg#server}. */
+    private final StubServer.Behaviour recording = socket -> {
+        connections.incrementAndGet();
+        DataInputStream in = new DataInputStream(socket.getInputStream());
+        OutputStream out = socket.getOutputStream();
+        while (true) {
+            int len = in.readInt();
+            int code = in.readInt();
+            if (code == 80877103) {
+                firstMessages.add("ssl");
+                out.write('N');
+                continue;
+            }
+            if (code == 80877102) {
+                cancels.add(new int[] {in.readInt(), in.readInt()});
+                socket.close();
+                return;
+            }
+            in.readFully(new byte[len - 8]);
+            firstMessages.add("startup");
+            out.write(Pg.AUTH_OK_READY);
+            StubServer.ECHO.serve(socket);
+            return;
+        }
+    };
+
+    private void start(StubServer.Behaviour behaviour, Duration hold) throws IOException {
+        server = new StubServer(behaviour);
+        fx = new ProxyFixture(List.of(new MemberAddress("pg0", "127.0.0.1", server.port(), 8008)),
+                ProxyFixture.settings(100, Duration.ofMinutes(30), hold));
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        if (fx != null) {
+            fx.close();
+        }
+        server.close();
+    }
+
+    private static Pg.Message send(Socket c, byte[] bytes) throws IOException {
+        c.getOutputStream().write(bytes);
+        return Pg.read(c.getInputStream());
+    }
+
+    @Test
+    void aBadStartupLengthGetsAProtocolViolationAndNothingIsBuffered() throws IOException {
+        start(recording, Duration.ZERO);
+        fx.primary("pg0");
+        for (int bad : new int[] {5, 100_000, -1}) {
+            try (Socket c = fx.open()) {
+                Pg.Message error = send(c, ByteBuffer.allocate(4).putInt(bad).array());
+                assertThat(error.type()).isEqualTo('E');
+                assertThat(error.field('S')).isEqualTo("FATAL");
+                assertThat(error.field('C')).isEqualTo("08P01");
+                assertThat(error.field('M')).isEqualTo("invalid length of startup packet: " + bad);
+                assertThat(c.getInputStream().read()).isEqualTo(-1);
+            }
+        }
+        assertThat(connections).hasValue(0);
+        await().atMost(Duration.ofSeconds(5)).until(() -> fx.sessions.closes(CloseCause.PROTOCOL_ERROR) == 3);
+    }
+
+    @Test
+    void anUnknownProtocolVersionIsRefused() throws IOException {
+        start(recording, Duration.ZERO);
+        fx.primary("pg0");
+        try (Socket c = fx.open()) {
+            byte[] v2 = ByteBuffer.allocate(9).putInt(9).putInt(2 << 16).put((byte) 0).array();
+            assertThat(send(c, v2).field('M')).startsWith("unsupported frontend protocol 2.0");
+        }
+    }
+
+    @Test
+    void withALeaderTheSslRequestGoesToTheServerWhichAnswers() throws IOException {
+        start(recording, Duration.ZERO);
+        fx.primary("pg0");
+        try (Socket c = fx.open()) {
+            c.getOutputStream().write(Pg.sslRequest());
+            assertThat(c.getInputStream().read()).isEqualTo('N');
+            Pg.login(c);
+            c.getOutputStream().write(7);
+            assertThat(c.getInputStream().read()).isEqualTo(7);
+        }
+        assertThat(firstMessages).containsExactly("ssl", "startup");
+    }
+
+    @Test
+    void withoutALeaderPatroxyDeclinesSslHoldsTheClientAndLetsItThroughWhenALeaderRises() throws Exception {
+        start(recording, Duration.ofSeconds(20));
+        fx.replica("pg0");
+        try (Socket c = fx.open()) {
+            c.getOutputStream().write(Pg.sslRequest());
+            assertThat(c.getInputStream().read()).as("Patroxy's own answer").isEqualTo('N');
+            c.getOutputStream().write(Pg.STARTUP);
+            await().atMost(Duration.ofSeconds(5)).until(() -> fx.holds.size() == 1);
+            assertThat(connections).hasValue(0);
+            fx.primary("pg0");
+            fx.primary("pg0"); // rise 2: now the leader
+            byte[] answer = c.getInputStream().readNBytes(Pg.AUTH_OK_READY.length);
+            assertThat(answer).isEqualTo(Pg.AUTH_OK_READY);
+        }
+        assertThat(firstMessages).containsExactly("startup");
+        assertThat(fx.sessions.heldConnections()).isEqualTo(1);
+        assertThat(fx.holds.size()).isZero();
+    }
+
+    @Test
+    void theHoldEndsWithCannotConnectNowSayingWhatPatroxySaw() throws IOException {
+        start(recording, Duration.ofMillis(300));
+        fx.fails("pg0", 1);
+        try (Socket c = fx.open()) {
+            Pg.Message error = send(c, Pg.STARTUP);
+            assertThat(error.field('C')).isEqualTo("57P03");
+            assertThat(error.field('M')).isEqualTo("no leader in cluster ?: pg0 DOWN (L4CON connection refused)");
+        }
+        assertThat(fx.onlyCause()).isEqualTo(CloseCause.NO_LEADER);
+    }
+
+    @Test
+    void aCancelRequestReachesTheMemberOfTheCancelledSession() throws IOException {
+        start(recording, Duration.ZERO);
+        fx.primary("pg0");
+        try (Socket session = fx.connect()) { // the stub's BackendKeyData is 4242 / 77
+            await().atMost(Duration.ofSeconds(5)).until(() -> fx.sessions.cancelKeys().size() == 1);
+            try (Socket cancel = fx.open()) {
+                cancel.getOutputStream().write(Pg.cancelRequest(4242, 77));
+                assertThat(cancel.getInputStream().read()).isEqualTo(-1);
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> cancels.size() == 1);
+            assertThat(cancels.get(0)).containsExactly(4242, 77);
+            try (Socket unknown = fx.open()) {
+                unknown.getOutputStream().write(Pg.cancelRequest(4242, 78));
+                assertThat(unknown.getInputStream().read()).isEqualTo(-1);
+            }
+            session.getOutputStream().write(1);
+            assertThat(session.getInputStream().read()).isEqualTo(1);
+        }
+        assertThat(cancels).hasSize(1); // the unknown key was dropped, never sent anywhere
+        assertThat(connections).hasValue(2);
+        await().atMost(Duration.ofSeconds(5)).until(() -> fx.sessions.cancelKeys().size() == 0);
+    }
+
+    @Test
+    void aServerThatSaysItIsShuttingDownBeforeAuthenticationIsRetriedWithTheKeptStartup() throws IOException {
+        AtomicInteger attempt = new AtomicInteger();
+        start(socket -> {
+            if (attempt.incrementAndGet() == 1) {
+                DataInputStream in = new DataInputStream(socket.getInputStream());
+                in.readFully(new byte[in.readInt() - 4]);
+                socket.getOutputStream().write(Pg.errorResponse("57P03", "the database system is shutting down"));
+                socket.close();
+                return;
+            }
+            Pg.server(StubServer.ECHO).serve(socket);
+        }, Duration.ofSeconds(10));
+        fx.primary("pg0");
+        try (Socket c = fx.connect()) {
+            c.getOutputStream().write(3);
+            assertThat(c.getInputStream().read()).isEqualTo(3);
+        }
+        assertThat(attempt).hasValue(2);
+    }
+
+    @Test
+    void anErrorAfterTheHoldIsPassedOnAsTheServerSaidIt() throws IOException {
+        start(socket -> {
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            in.readFully(new byte[in.readInt() - 4]);
+            socket.getOutputStream().write(Pg.errorResponse("28P01", "password authentication failed"));
+            socket.close();
+        }, Duration.ofSeconds(10));
+        fx.primary("pg0");
+        try (Socket c = fx.open()) {
+            Pg.Message error = send(c, Pg.STARTUP);
+            assertThat(error.field('C')).isEqualTo("28P01");
+        }
+    }
+}

@@ -1,6 +1,7 @@
 package io.patroxy.config;
 
 import java.time.Duration;
+import java.util.Optional;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
@@ -36,6 +37,8 @@ public interface PatroxyConfig {
 
     Shutdown shutdown();
 
+    Health health();
+
     Hold hold();
 
     interface Hold {
@@ -65,6 +68,17 @@ public interface PatroxyConfig {
 
         @WithDefault("7000")
         int port();
+
+        /** {@code user:password} for the stats page and /metrics (HAProxy's {@code stats auth}); unset: open. */
+        Optional<String> auth();
+
+        /** How often the stats page reloads itself (HAProxy's {@code stats refresh}); 0 never. */
+        @WithDefault("5s")
+        Duration refresh();
+
+        /** The proxy's name in the CSV's {@code pxname} (the seeds' {@code listen postgres}). */
+        @WithDefault("postgres")
+        String name();
     }
 
     interface Check {
@@ -111,6 +125,12 @@ public interface PatroxyConfig {
         /** Server-side inactivity (HAProxy's {@code timeout server}). */
         @WithDefault("30m")
         Duration server();
+    }
+
+    interface Health {
+        /** /q/health/ready answers UP only while a leader is known. */
+        @WithDefault("true")
+        boolean readyRequiresLeader();
     }
 
     interface Shutdown {

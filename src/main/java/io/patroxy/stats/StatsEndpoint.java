@@ -1,0 +1,153 @@
+package io.patroxy.stats;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import jakarta.annotation.Priority;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+import jakarta.interceptor.Interceptor;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.patroxy.app.Patroxy;
+import io.patroxy.cluster.MemberView;
+import io.patroxy.config.PatroxyConfig;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * Quarkus glue of the stats listener, kept thin: once {@link Patroxy} has started, adds the
+ * leader history to the cluster's listeners and binds the metrics; serves the page, CSV and JSON
+ * on Quarkus' HTTP server, and guards everything but the health probes with basic auth when
+ * {@code patroxy.stats.auth} is set.
+ *
+ * <p>Routes, as HAProxy's {@code stats uri /}: {@code /}, {@code /;norefresh}, {@code /;csv},
+ * {@code /;json} (options after {@code ;} are part of the path, not a query), and
+ * {@code /stats.csv}, {@code /stats.json}.
+ */
+@Singleton
+public class StatsEndpoint {
+
+    private static final Logger LOG = Logger.getLogger(StatsEndpoint.class);
+    /** Before every other route, the Prometheus and health ones included. */
+    private static final int AUTH_ORDER = -10_000;
+
+    private record Running(StatsSnapshots.Info info, LeaderHistory leaders, UpTransitions ups, PatroxyMetrics metrics) {
+    }
+
+    private final Patroxy patroxy;
+    private final PatroxyConfig config;
+    private final MeterRegistry registry;
+    private final ObjectMapper json;
+    private final String version;
+    private final Optional<BasicAuth> auth;
+    private final StatsPage page = new StatsPage();
+    private final Clock clock = Clock.systemUTC();
+    private volatile Running running;
+
+    public StatsEndpoint(Patroxy patroxy, PatroxyConfig config, MeterRegistry registry, ObjectMapper json,
+            @ConfigProperty(name = "quarkus.application.version", defaultValue = "unknown") String version) {
+        this.patroxy = patroxy;
+        this.config = config;
+        this.registry = registry;
+        this.json = json;
+        this.version = version;
+        this.auth = BasicAuth.fromConfig(config.stats().auth());
+    }
+
+    /** After {@link Patroxy#onStart} (which observes with the default priority). */
+    void onStart(@Observes @Priority(Interceptor.Priority.APPLICATION + 600) StartupEvent event) {
+        var cluster = patroxy.cluster();
+        List<String> members = cluster.view().members().stream().map(MemberView::name).toList();
+        LeaderHistory leaders = new LeaderHistory(LeaderHistory.DEFAULT_CAPACITY, clock);
+        UpTransitions ups = new UpTransitions(members);
+        cluster.addListener(leaders);
+        cluster.addListener(ups);
+        leaders.observe(cluster.view()); // a leader found before the listener was added
+        PatroxyMetrics metrics = new PatroxyMetrics(members, cluster::view, patroxy.sessions(), leaders, ups, clock,
+                version);
+        metrics.bindTo(registry); // the FunctionCounters hold `metrics` weakly: `running` keeps it
+        running = new Running(new StatsSnapshots.Info(config.stats().name(), version, ProcessHandle.current().pid(),
+                clock.instant()), leaders, ups, metrics);
+        LOG.infof("stats on http://%s:%d/ (auth %s, refresh %s)", config.stats().host(), config.stats().port(),
+                auth.isPresent() ? "on" : "off", config.stats().refresh());
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        Running r = running;
+        if (r != null) {
+            r.metrics().close();
+        }
+    }
+
+    void routes(@Observes Router router) {
+        auth.ifPresent(a -> router.route().order(AUTH_ORDER).handler(ctx -> {
+            if (ctx.normalizedPath().startsWith("/q/health") || a.accepts(ctx.request().getHeader(HttpHeaders.AUTHORIZATION))) {
+                ctx.next();
+            } else {
+                ctx.response().setStatusCode(401).putHeader("WWW-Authenticate", BasicAuth.CHALLENGE)
+                        .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8").end("401 Unauthorized\n");
+            }
+        }));
+        router.routeWithRegex(HttpMethod.GET, "^/(;[a-z]+)*$").handler(this::haproxyStyle);
+        router.route(HttpMethod.GET, "/stats.csv").handler(ctx -> csv(ctx, "text/csv; charset=utf-8"));
+        router.route(HttpMethod.GET, "/stats.json").handler(this::json);
+    }
+
+    private void haproxyStyle(RoutingContext ctx) {
+        Set<String> options = Arrays.stream(ctx.normalizedPath().substring(1).split(";"))
+                .filter(o -> !o.isEmpty()).collect(Collectors.toSet());
+        if (options.contains("csv")) {
+            csv(ctx, "text/plain; charset=utf-8"); // as HAProxy answers /;csv
+        } else if (options.contains("json")) {
+            json(ctx);
+        } else {
+            Duration refresh = options.contains("norefresh") ? Duration.ZERO : config.stats().refresh();
+            snapshot(ctx).ifPresent(s -> send(ctx, "text/html; charset=utf-8", page.render(s, refresh)));
+        }
+    }
+
+    private void csv(RoutingContext ctx, String contentType) {
+        snapshot(ctx).ifPresent(s -> send(ctx, contentType, HaproxyCsv.write(s)));
+    }
+
+    private void json(RoutingContext ctx) {
+        snapshot(ctx).ifPresent(s -> {
+            try {
+                send(ctx, "application/json", json.writeValueAsString(s));
+            } catch (JsonProcessingException e) {
+                ctx.fail(e);
+            }
+        });
+    }
+
+    private Optional<StatsSnapshot> snapshot(RoutingContext ctx) {
+        Running r = running;
+        if (r == null) {
+            ctx.response().setStatusCode(503).putHeader(HttpHeaders.RETRY_AFTER, "1").end("Patroxy is starting\n");
+            return Optional.empty();
+        }
+        return Optional.of(StatsSnapshots.capture(r.info(), patroxy.cluster().view(), patroxy.sessions(), r.leaders(),
+                r.ups(), clock.instant()));
+    }
+
+    private static void send(RoutingContext ctx, String contentType, String body) {
+        ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, contentType)
+                .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache").end(body);
+    }
+}

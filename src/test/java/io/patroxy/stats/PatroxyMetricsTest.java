@@ -1,0 +1,86 @@
+package io.patroxy.stats;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Clock;
+import java.time.ZoneOffset;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import io.micrometer.prometheus.PrometheusConfig;
+import io.micrometer.prometheus.PrometheusMeterRegistry;
+
+class PatroxyMetricsTest {
+
+    private final Fixtures f = new Fixtures();
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+    private final PatroxyMetrics metrics;
+
+    PatroxyMetricsTest() {
+        metrics = new PatroxyMetrics(List.of("pg0", "pg1"), f.cluster::view, f.sessions, f.leaders, f.ups,
+                Clock.fixed(Fixtures.at(30), ZoneOffset.UTC), "1.2.3");
+        metrics.bindTo(registry);
+    }
+
+    @Test
+    void closeRemovesTheMetersSoANewApplicationBindsItsOwn() {
+        metrics.close();
+        assertThat(Scrape.of(registry.scrape()).has("patroxy_server_up")).isFalse();
+
+        Fixtures next = new Fixtures();
+        next.primary("pg1", 1, 0);
+        new PatroxyMetrics(List.of("pg0", "pg1"), next.cluster::view, next.sessions, next.leaders, next.ups,
+                Clock.fixed(Fixtures.at(30), ZoneOffset.UTC), "1.2.3").bindTo(registry);
+        assertThat(Scrape.of(registry.scrape()).value("patroxy_server_up", "server", "pg1")).isEqualTo(1);
+    }
+
+    @Test
+    void namesAreUnderPatroxyInBaseUnitsWithServerLabels() {
+        f.replica("pg1", 0);
+        f.primary("pg0", 1, 10);
+        Scrape s = Scrape.of(registry.scrape());
+
+        assertThat(s.value("patroxy_server_status", "server", "pg0", "state", "UP")).isEqualTo(1);
+        assertThat(s.value("patroxy_server_status", "server", "pg0", "state", "DOWN")).isZero();
+        assertThat(s.value("patroxy_server_status", "server", "pg1", "state", "DOWN")).isEqualTo(1);
+        assertThat(s.value("patroxy_server_up", "server", "pg0")).isEqualTo(1);
+        assertThat(s.value("patroxy_server_up", "server", "pg1")).isZero();
+        assertThat(s.value("patroxy_server_leader", "server", "pg0")).isEqualTo(1);
+        assertThat(s.value("patroxy_server_check_duration_seconds", "server", "pg0")).isEqualTo(0.003);
+        assertThat(s.value("patroxy_server_check_failures_total", "server", "pg1")).isEqualTo(1);
+        assertThat(s.value("patroxy_server_downtime_seconds_total", "server", "pg1")).isEqualTo(30);
+        assertThat(s.value("patroxy_server_transitions_total", "server", "pg0", "to", "down")).isZero();
+        assertThat(s.value("patroxy_server_sessions_current", "server", "pg0")).isZero();
+        assertThat(s.value("patroxy_server_sessions_total", "server", "pg0")).isZero();
+        assertThat(s.value("patroxy_server_bytes_total", "server", "pg0", "direction", "client_to_server")).isZero();
+        assertThat(s.value("patroxy_server_connect_errors_total", "server", "pg0")).isZero();
+        assertThat(s.value("patroxy_refused_connections_total")).isZero();
+        assertThat(s.value("patroxy_held_connections_total")).isZero();
+        assertThat(s.value("patroxy_session_closes_total", "cause", "member_down")).isZero();
+        assertThat(s.value("patroxy_sessions_limit")).isEqualTo(100);
+        assertThat(s.value("patroxy_leader_known")).isEqualTo(1);
+        assertThat(s.value("patroxy_leader_changes_total")).isEqualTo(1);
+        assertThat(s.value("patroxy_no_leader_seconds_total")).isEqualTo(10);
+        assertThat(s.value("patroxy_info", "version", "1.2.3")).isEqualTo(1);
+    }
+
+    @Test
+    void followTheClusterWithoutBeingTold() {
+        f.primary("pg0", 1, 0);
+        f.refused("pg0", 1);
+        Scrape s = Scrape.of(registry.scrape());
+        assertThat(s.value("patroxy_server_status", "server", "pg0", "state", "UP_GOING_DOWN")).isEqualTo(1);
+        f.refused("pg0", 2);
+        f.refused("pg0", 3);
+        f.primary("pg0", 1, 4);
+        f.primary("pg0", 1, 5);
+        s = Scrape.of(registry.scrape());
+        assertThat(s.value("patroxy_server_transitions_total", "server", "pg0", "to", "down")).isEqualTo(1);
+        assertThat(s.value("patroxy_server_transitions_total", "server", "pg0", "to", "up")).isEqualTo(1);
+        assertThat(s.value("patroxy_server_check_failures_total", "server", "pg0")).isEqualTo(3);
+        assertThat(s.value("patroxy_leader_changes_total")).isEqualTo(2);
+        assertThat(s.value("patroxy_no_leader_seconds_total")).isEqualTo(2);
+    }
+}

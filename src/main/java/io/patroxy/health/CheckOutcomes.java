@@ -36,7 +36,11 @@ public final class CheckOutcomes {
             if (node == null || !node.isObject()) {
                 return PatroniStatus.UNKNOWN;
             }
-            return new PatroniStatus(node.path("role").asText(null), node.path("timeline").asLong(-1),
+            String role = node.path("role").asText(null);
+            if ("replica".equals(role) && node.path("sync_standby").asBoolean(false)) {
+                role = "sync_standby"; // Patroni flags the synchronous standby beside the role
+            }
+            return new PatroniStatus(role, node.path("timeline").asLong(-1),
                     node.path("state").asText(null),
                     node.path("patroni").path("scope").asText(null));
         } catch (Exception e) {

@@ -120,6 +120,40 @@ class RealClusterIT {
 
     @Test
     @Order(3)
+    void theFailoverShowsOnTheStatsPageInTheCsvAndInTheMetrics() throws Exception {
+        String leader = cluster.leader();
+        String killed = leader.equals("postgresql0") ? "postgresql1" : "postgresql0";
+        String stats = "http://127.0.0.1:" + STATS_PORT;
+
+        String csv = get(stats + "/;csv");
+        assertThat(csv).startsWith("# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,");
+        java.util.List<String> header = java.util.List.of(csv.lines().findFirst().orElseThrow().substring(2).split(","));
+        int svname = header.indexOf("svname");
+        int status = header.indexOf("status");
+        int chkdown = header.indexOf("chkdown");
+        Map<String, String[]> rows = new java.util.HashMap<>();
+        csv.lines().skip(1).map(l -> l.split(",", -1)).forEach(r -> rows.put(r[svname], r));
+        assertThat(rows.get(killed)[status]).isEqualTo("DOWN");
+        assertThat(Long.parseLong(rows.get(killed)[chkdown])).isPositive();
+        assertThat(rows.get(leader)[status]).isEqualTo("UP");
+
+        String metrics = get(stats + "/metrics");
+        assertThat(metricValue(metrics, "patroxy_leader_changes_total")).isGreaterThanOrEqualTo(2); // start-up + failover
+        assertThat(metricValue(metrics, "patroxy_no_leader_seconds_total")).isPositive();
+        assertThat(metricValue(metrics, "patroxy_server_up{server=\"" + killed + "\"}")).isZero();
+        assertThat(metricValue(metrics, "patroxy_server_up{server=\"" + leader + "\"}")).isEqualTo(1);
+
+        io.patroxy.stats.StatsPageBrowser browser = new io.patroxy.stats.StatsPageBrowser(java.nio.file.Path.of("target", "stats-browser"));
+        io.patroxy.stats.StatsPageBrowser.Page page = browser.open(stats + "/;norefresh", "real-cluster-after-failover");
+        assertThat(page.dom()).contains("<b id=\"leader-name\">" + leader + "</b>")
+                .contains("<tr id=\"server-" + leader + "\" class=\"up leader\">")
+                .contains("<tr id=\"server-" + killed + "\" class=\"down\">");
+        assertThat(page.screenshot()).isRegularFile();
+        System.out.println("FIGURES stats page after the failover: " + page.screenshot());
+    }
+
+    @Test
+    @Order(4)
     void theKilledNodeRejoinsAsAReplicaWithTheRowsWrittenInItsAbsenceAndGetsNoSessions() throws Exception {
         String leader = cluster.leader();
         String other = leader.equals("postgresql0") ? "postgresql1" : "postgresql0";
@@ -142,22 +176,39 @@ class RealClusterIT {
     }
 
     @Test
-    @Order(4)
-    void switchoverClosesSessionsOnTheOldLeaderAndNewSessionsReachTheNewLeader() throws Exception {
+    @Order(5)
+    void switchoverClosesSessionsOnTheOldLeaderAndCostsNoFailedConnectionAttempt() throws Exception {
         String old = cluster.leader();
+        String candidate = old.equals("postgresql0") ? "postgresql1" : "postgresql0";
+        exec(patroxy.jdbcUrl(), "CREATE TABLE IF NOT EXISTS w_switchover (id bigint PRIMARY KEY, at timestamptz DEFAULT now())");
+        // a client that opens a new connection for every write, every 100 ms
+        Writer writer = new Writer(patroxy.jdbcUrl(), "w_switchover", true);
+        await().atMost(Duration.ofSeconds(20)).until(() -> writer.acks.size() >= 5);
+        PrimaryWatch watch = new PrimaryWatch(candidate);
         try (Connection before = connect(patroxy.jdbcUrl())) {
             assertThat(serverAddress(before)).isEqualTo(LocalCluster.address(old));
             String promoted = cluster.switchover();
-            assertThat(promoted).isNotEqualTo(old);
+            assertThat(promoted).isEqualTo(candidate);
             await("new sessions reach the new leader").atMost(Duration.ofSeconds(30)).ignoreExceptions()
                     .until(() -> LocalCluster.address(promoted).equals(serverAddress(patroxy.jdbcUrl())));
             assertThatThrownBy(() -> serverAddress(before)).as("the session on the old leader").isInstanceOf(SQLException.class);
+            long flipped = watch.awaitFirst200(Duration.ofSeconds(30));
+            await().atMost(Duration.ofSeconds(30)).until(() -> writer.acksAfter(flipped) >= 5);
+            writer.close();
+            double toFirstWrite = (writer.acks.stream().filter(a -> a.atNanos() > flipped).findFirst().orElseThrow().atNanos()
+                    - flipped) / 1e9;
+            System.out.printf("FIGURES switchover: %d failed connection attempts, %d statements killed in flight, "
+                    + "write gap %.2f s, new leader's /primary 200 -> first write through Patroxy %.2f s%n",
+                    writer.connectFailures.size(), writer.statementFailures.size(), writer.longestGapSeconds(), toFirstWrite);
+            assertThat(writer.connectFailures).as("failed connection attempts during a switchover").isEmpty();
+        } finally {
+            watch.close();
         }
         cluster.waitHealthy();
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void cleanStopOfTheLeaderClosesItsSessionsAndTheReplicaTakesOver() throws Exception {
         String old = cluster.leader();
         try (Connection before = connect(patroxy.jdbcUrl())) {
@@ -174,7 +225,7 @@ class RealClusterIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void aHungLeaderIsMarkedDownAndItsSessionsClosedWithinFallTimesTimeoutPlusInterval() throws Exception {
         String old = cluster.leader();
         // no socket timeout on this one: only Patroxy closing it can end a query on a frozen server
@@ -182,6 +233,7 @@ class RealClusterIT {
         noTimeout.setProperty("socketTimeout", "0");
         Connection stuck = DriverManager.getConnection(patroxy.jdbcUrl(), noTimeout);
         assertThat(serverAddress(stuck)).isEqualTo(LocalCluster.address(old));
+        java.util.concurrent.atomic.AtomicReference<String> dropMessage = new java.util.concurrent.atomic.AtomicReference<>();
         try {
             exec(patroxy.jdbcUrl(), "CREATE TABLE IF NOT EXISTS w_patroxy_hung (id bigint PRIMARY KEY, at timestamptz DEFAULT now())");
             Writer writer = new Writer(patroxy.jdbcUrl(), "w_patroxy_hung");
@@ -195,6 +247,7 @@ class RealClusterIT {
                     st.executeQuery("SELECT 1");
                     return -1L;
                 } catch (SQLException e) {
+                    dropMessage.set(e.getMessage());
                     return System.nanoTime() - frozenAt;
                 }
             });
@@ -203,6 +256,7 @@ class RealClusterIT {
             System.out.printf("FIGURES hung leader: session on the frozen leader closed after %.1f s (bound fall x (timeout + interval) = 24 s)%n", seconds);
             assertThat(nanos).as("the query on the frozen leader must fail, not succeed").isPositive();
             assertThat(seconds).isLessThanOrEqualTo(24 + 8);
+            assertThat(dropMessage.get()).as("what the client is told").contains("terminating connection because").contains("Patroxy");
 
             String promoted = cluster.waitLeaderOtherThan(old, Duration.ofSeconds(90));
             await("writes resume on the new leader").atMost(Duration.ofSeconds(60))
@@ -216,8 +270,8 @@ class RealClusterIT {
             while (http(old, "/replica") != 200 && System.nanoTime() < until) {
                 assertThat(serverAddress(patroxy.jdbcUrl())).isEqualTo(LocalCluster.address(promoted));
             }
+            cluster.waitHealthy(); // it may answer /replica during its restart as a replica, then rewind
             assertThat(http(old, "/replica")).as("the thawed old leader is a replica").isEqualTo(200);
-            cluster.waitHealthy();
             for (int i = 0; i < 10; i++) {
                 assertThat(serverAddress(patroxy.jdbcUrl())).isEqualTo(LocalCluster.address(promoted));
             }
@@ -231,13 +285,37 @@ class RealClusterIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void sigtermStopsPatroxyCleanly() throws Exception {
         assertThat(patroxy.stop()).isIn(0, 143);
         assertThat(patroxy.logText()).contains("stopped");
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /** Polls a member's /primary every 50 ms and remembers when it first answered 200. */
+    static final class PrimaryWatch implements AutoCloseable {
+        private final java.util.concurrent.ScheduledExecutorService poller = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        private final java.util.concurrent.atomic.AtomicLong first200 = new java.util.concurrent.atomic.AtomicLong();
+
+        PrimaryWatch(String member) {
+            poller.scheduleWithFixedDelay(() -> {
+                if (first200.get() == 0 && http(member, "/primary") == 200) {
+                    first200.compareAndSet(0, System.nanoTime());
+                }
+            }, 0, 50, TimeUnit.MILLISECONDS);
+        }
+
+        long awaitFirst200(Duration max) {
+            await().atMost(max).until(() -> first200.get() != 0);
+            return first200.get();
+        }
+
+        @Override
+        public void close() {
+            poller.shutdownNow();
+        }
+    }
 
     static Connection connect(String url) throws SQLException {
         return DriverManager.getConnection(url, Writer.props());
@@ -270,6 +348,19 @@ class RealClusterIT {
             }
         }
         return ids;
+    }
+
+    static String get(String url) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(url).isEqualTo(200);
+        return r.body();
+    }
+
+    /** The value of one Prometheus series, given as {@code name} or {@code name{labels}}. */
+    static double metricValue(String exposition, String series) {
+        return exposition.lines().filter(l -> l.startsWith(series + " ") || (l.startsWith(series + "{") && !series.contains("{")))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
     }
 
     static int http(String member, String path) {

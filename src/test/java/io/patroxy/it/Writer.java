@@ -20,14 +20,25 @@ final class Writer implements AutoCloseable {
 
     private final String url;
     private final String table;
+    private final boolean newConnectionEachWrite;
+    /** Failed connection attempts: the client never got a session. */
+    final List<String> connectFailures = new CopyOnWriteArrayList<>();
+    /** Statements that failed on an established session (e.g. killed by a server shutting down). */
+    final List<String> statementFailures = new CopyOnWriteArrayList<>();
     private final Thread thread;
     final List<Ack> acks = new CopyOnWriteArrayList<>();
     final List<String> errors = new CopyOnWriteArrayList<>();
     private volatile boolean running = true;
 
     Writer(String url, String table) {
+        this(url, table, false);
+    }
+
+    /** @param newConnectionEachWrite open a new connection for every write, as a web app without a pool */
+    Writer(String url, String table, boolean newConnectionEachWrite) {
         this.url = url;
         this.table = table;
+        this.newConnectionEachWrite = newConnectionEachWrite;
         this.thread = new Thread(this::loop, "writer-" + table);
         thread.setDaemon(true);
         thread.start();
@@ -51,7 +62,12 @@ final class Writer implements AutoCloseable {
             long tick = System.nanoTime();
             try {
                 if (c == null) {
-                    c = DriverManager.getConnection(url, props());
+                    try {
+                        c = DriverManager.getConnection(url, props());
+                    } catch (SQLException e) {
+                        connectFailures.add(e.getSQLState() + " " + e.getMessage());
+                        throw e;
+                    }
                 }
                 try (PreparedStatement st = c.prepareStatement("INSERT INTO " + table + "(id) VALUES (?)")) {
                     st.setLong(1, next);
@@ -59,8 +75,15 @@ final class Writer implements AutoCloseable {
                 }
                 acks.add(new Ack(next, System.nanoTime()));
                 next++;
+                if (newConnectionEachWrite) {
+                    close(c);
+                    c = null;
+                }
             } catch (SQLException e) {
                 errors.add(e.getSQLState() + " " + e.getMessage());
+                if (c != null) {
+                    statementFailures.add(e.getSQLState() + " " + e.getMessage());
+                }
                 next++; // the outcome of this id is unknown: never reuse it
                 close(c);
                 c = null;

@@ -7,13 +7,17 @@ import io.patroxy.proxy.Pg;
 import io.patroxy.proxy.StubServer;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
-/** Two stub members (Patroni API + PostgreSQL echo) for a whole @QuarkusTest class, with fast checks. */
+/**
+ * Two stub members for a whole @QuarkusTest class: Patroni APIs on loopback (pg0 answers 200 with
+ * role master, pg1 503 with role replica; switchable) and PostgreSQL stubs (startup answered, then
+ * echo); checks every 200 ms, a hold of 1 s.
+ */
 public class StubClusterResource implements QuarkusTestResourceLifecycleManager {
 
-    static StubPatroni api0;
-    static StubPatroni api1;
-    static StubServer pg0;
-    static StubServer pg1;
+    public static StubPatroni api0;
+    public static StubPatroni api1;
+    public static StubServer pg0;
+    public static StubServer pg1;
 
     /** interval + timeout: a hung member is DOWN within fall × this. */
     static final long CHECK_INTERVAL_MS = 200;
@@ -30,6 +34,7 @@ public class StubClusterResource implements QuarkusTestResourceLifecycleManager 
             throw new IllegalStateException("cannot start stub members", e);
         }
         api0.mode(StubPatroni.Mode.PRIMARY);
+        api1.mode(StubPatroni.Mode.REPLICA);
         return Map.of(
                 "patroxy.members", "pg0=127.0.0.1:" + pg0.port() + ":" + api0.port()
                         + ",pg1=127.0.0.1:" + pg1.port() + ":" + api1.port(),

@@ -16,7 +16,7 @@ import io.quarkus.test.junit.TestProfile;
 /** With {@code patroxy.stats.auth} set: the page, its formats and /metrics need it, the probes do not. */
 @QuarkusTest
 @TestProfile(StatsAuthTest.WithAuth.class)
-@QuarkusTestResource(value = StatsClusterResource.class, restrictToAnnotatedClass = true)
+@QuarkusTestResource(value = io.patroxy.app.StubClusterResource.class, restrictToAnnotatedClass = true)
 class StatsAuthTest {
 
     public static class WithAuth implements QuarkusTestProfile {

@@ -1,7 +1,7 @@
 package io.patroxy.stats;
 
-import static io.patroxy.stats.StatsClusterResource.api0;
-import static io.patroxy.stats.StatsClusterResource.api1;
+import static io.patroxy.app.StubClusterResource.api0;
+import static io.patroxy.app.StubClusterResource.api1;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -35,7 +35,7 @@ import io.quarkus.test.junit.QuarkusTest;
 
 /** Every route and format of the stats listener, through the real HTTP server, in front of stub members. */
 @QuarkusTest
-@QuarkusTestResource(value = StatsClusterResource.class, restrictToAnnotatedClass = true)
+@QuarkusTestResource(value = io.patroxy.app.StubClusterResource.class, restrictToAnnotatedClass = true)
 class StatsEndpointTest {
 
     private static final Duration WAIT = Duration.ofSeconds(10);

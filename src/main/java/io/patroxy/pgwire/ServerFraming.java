@@ -43,6 +43,13 @@ public final class ServerFraming {
                 bodyLeft -= skip;
                 continue;
             }
+            if (headerFill == 0 && end - i >= 5) { // the common case: a whole header in this chunk
+                type = buf.getByte(i);
+                length = buf.getInt(i + 1);
+                i += 5;
+                startBody();
+                continue;
+            }
             if (headerFill == 0) {
                 type = buf.getByte(i++);
                 headerFill = 1;
@@ -52,11 +59,15 @@ public final class ServerFraming {
             length = (length << 8) | (buf.getByte(i++) & 0xff);
             if (++headerFill == 5) {
                 headerFill = 0;
-                bodyLeft = Math.max(0, length - 4);
-                capturedFill = 0;
-                capturedWant = (type == 'K' || type == 'R') ? (int) Math.min(8, bodyLeft) : 0;
+                startBody();
             }
         }
+    }
+
+    private void startBody() {
+        bodyLeft = Math.max(0, length - 4);
+        capturedFill = 0;
+        capturedWant = (type == 'K' || type == 'R') ? (int) Math.min(8, bodyLeft) : 0;
     }
 
     private void onCaptured() {

@@ -48,6 +48,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = Logger.getLogger(FrontendHandler.class);
     /** Pause before trying the leader again after a failed connect or handshake. */
     static final long RETRY_DELAY_MILLIS = 250;
+    /** How long a client refused for maxconn may take to send its startup packet and read why. */
+    static final long REFUSED_CLIENT_GRACE_SECONDS = 5;
     /** Most a server's first message may take before it is passed on unexamined. */
     static final int MAX_FIRST_SERVER_MESSAGE = 16 * 1024;
 
@@ -81,6 +83,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         clientIn = ctx.alloc().buffer(256);
         session = px.sessions().admit(ctx.channel()); // null: maxconn reached, answered after the startup packet
         deadlineNanos = System.nanoTime() + px.settings().holdTimeout().toNanos();
+        if (session == null) {
+            // not a session: it may not linger past maxconn waiting to be told so
+            timer = ctx.executor().schedule(() -> quit(CloseCause.MAXCONN), REFUSED_CLIENT_GRACE_SECONDS, TimeUnit.SECONDS);
+        }
         ctx.read();
     }
 
@@ -300,7 +306,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         if (startup == null) {
             // the encryption request went to that server; the client now waits for an answer we cannot replay
-            refuse(CloseCause.SERVER_CLOSED, ErrorResponse.CONNECTION_FAILURE, "the leader changed during the encryption handshake");
+            refuse(CloseCause.SERVER_CLOSED, ErrorResponse.CONNECTION_FAILURE, "the leader's connection ended during the encryption handshake");
             return;
         }
         retryLater("handshake with " + (member == null ? "?" : member.name()) + " failed");
@@ -467,6 +473,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     /** Ends a client that has no server yet, saying nothing. */
     private void quit(CloseCause cause) {
+        boolean wasDone = phase == Phase.DONE;
         phase = Phase.DONE;
         cancelTimer();
         px.holds().remove(wake);
@@ -476,6 +483,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (session != null) {
             session.close(cause);
         } else {
+            if (!wasDone) {
+                px.sessions().refusedMaxconn(); // turned away before it even sent its startup packet
+            }
             ctx.close();
         }
     }

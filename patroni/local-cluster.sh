@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs a REAL Patroni 3.0.2 / PostgreSQL 15 / ZooKeeper 3.8 cluster on loopback, from
 # Debian bookworm packages, with the shared configuration patroni/patroni.yml.
-# Node i = postgresql<i> at 127.0.0.(2+i): PostgreSQL :5432, Patroni REST API :8008.
-# ZooKeeper at 127.0.0.1:2181. Everything lives under ${PATROXY_CLUSTER_DIR:-/tmp/patroxy-cluster}.
+# Node i = postgresql<i> at 127.0.0.(B+i): PostgreSQL :5432, Patroni REST API :8008.
+# ZooKeeper (and HAProxy) at 127.0.0.(B-1), ZooKeeper on :2181. B = ${CLUSTER_ADDR_BASE:-2}
+# (default: nodes 127.0.0.2.., ZooKeeper 127.0.0.1:2181); another B runs a second cluster
+# side by side (with its own PATROXY_CLUSTER_DIR). Everything lives under
+# ${PATROXY_CLUSTER_DIR:-/tmp/patroxy-cluster}.
 # Run as root (PostgreSQL/Patroni are run as the 'postgres' user). Never kills by name:
 # only pids from pid files (and their children found via /proc).
 set -euo pipefail
@@ -23,6 +26,8 @@ REPLICATION_PASSWORD="${PATRONI_REPLICATION_PASSWORD:-rep-pass}"
 REWIND_PASSWORD="${PATRONI_REWIND_PASSWORD:-rewind-pass}"
 HAPROXY_PORT="${HAPROXY_PORT:-5433}"
 HAPROXY_STATS_PORT="${HAPROXY_STATS_PORT:-7001}"
+# Addresses: set by addr_setup (CLUSTER_ADDR_BASE / cluster.env); these are the defaults.
+ADDR_BASE=2
 ZK_HOST=127.0.0.1
 ZK_PORT=2181
 PG_PORT=5432
@@ -39,7 +44,8 @@ usage() {
   cat <<EOF
 Usage: $PROG COMMAND [ARGS]
 Runs a real Patroni/PostgreSQL 15/ZooKeeper cluster on loopback (node i = postgresql<i>
-at 127.0.0.(2+i): PostgreSQL :$PG_PORT, REST API :$API_PORT; ZooKeeper $ZK_HOST:$ZK_PORT).
+at 127.0.0.(B+i): PostgreSQL :$PG_PORT, REST API :$API_PORT; ZooKeeper 127.0.0.(B-1):$ZK_PORT;
+B = CLUSTER_ADDR_BASE, default 2: nodes 127.0.0.2.., ZooKeeper 127.0.0.1).
 Commands:
   install                 apt-get install the missing Debian packages (no service starts)
   up [N]                  start ZooKeeper + N nodes (default 2) and wait until healthy
@@ -48,20 +54,42 @@ Commands:
   wait [TIMEOUT]          wait until leader + all running replicas streaming (+ sync standby)
   leader                  print the leader's member name (from the REST API /cluster)
   wait-leader [--not NAME] [TIMEOUT]   wait until a member answers /primary 200; print it
-  member-addr NAME        print the member's IP (127.0.0.x)
+  member-addr NAME        print the member's IP (127.0.0.(B+i))
   members                 print all member names, one per line
   kill-leader | kill NAME hard kill (SIGKILL) Patroni, postmaster and its children
   stop-leader | stop NAME clean stop (SIGTERM Patroni, wait for it and the postmaster)
   start NAME              start a stopped/killed node again and wait until it runs
   freeze NAME | thaw NAME SIGSTOP / SIGCONT Patroni, postmaster and its children
   switchover [CANDIDATE]  patronictl switchover --force (default candidate: sync standby)
-  haproxy-up | haproxy-down   HAProxy 2.6 on 127.0.0.1:\$HAPROXY_PORT (stats :\$HAPROXY_STATS_PORT)
+  haproxy-up | haproxy-down   HAProxy 2.6 on 127.0.0.(B-1):\$HAPROXY_PORT (stats :\$HAPROXY_STATS_PORT)
   logs NAME|zookeeper|haproxy [LINES]  tail a log file
+Split brain (for tests):
+  pause | resume          patronictl pause|resume --wait (maintenance mode on/off)
+  promote NAME            pg_ctl promote a replica behind Patroni's back (as postgres), wait
+                          until pg_is_in_recovery() is false there
+  freeze-zk | thaw-zk     SIGSTOP / SIGCONT ZooKeeper (pid file; thaw waits until it answers)
+  timeline NAME           the member's timeline (REST API /patroni, else from PostgreSQL)
+  http NAME PATH          HTTP status of GET http://<member>:$API_PORT/PATH (000 = no answer)
+  heal-split NAME_TO_KEEP end a split brain keeping NAME's data: thaw ZooKeeper, stop the other
+                          nodes, NAME takes the leader key, resume, repair the /sync key,
+                          start the others (Patroni pg_rewinds them; patronictl reinit as a
+                          fallback), wait until healthy. Timings per step on stderr.
+  Recipe: up 2; pause; promote postgresql1; freeze-zk -> once Patroni's DCS calls fail (~5 s
+  with ttl 10/retry_timeout 4) both members answer /primary 200 (timelines 1 and 2) for as
+  long as ZooKeeper stays frozen; heal-split NAME.
+  Without heal-split: thaw-zk + resume lets Patroni keep whichever primary grabs the leader key
+  first (the other is pg_rewound), but /sync may stay stale: no sync standby until
+  synchronous_mode is switched off and on (patronictl edit-config -s synchronous_mode=...).
 Environment: PATROXY_CLUSTER_DIR (base dir, default /tmp/patroxy-cluster),
+  CLUSTER_ADDR_BASE (2; 2..246): nodes at 127.0.0.(B+i), ZooKeeper/HAProxy at 127.0.0.(B-1).
+    'up' records it in the base dir, later commands use that (a different value is an error).
+    Second cluster beside the default one, e.g.: CLUSTER_ADDR_BASE=21
+    PATROXY_CLUSTER_DIR=/tmp/patroxy-sb HAPROXY_PORT=5533 HAPROXY_STATS_PORT=7201 (ZooKeeper
+    127.0.0.20:2181, nodes 127.0.0.21..; every port is bound on the cluster's own addresses),
   CLUSTER_TTL/CLUSTER_LOOP_WAIT/CLUSTER_RETRY_TIMEOUT (30/10/10; need loop_wait+2*retry_timeout<=ttl),
   CLUSTER_UP_TIMEOUT (120 s), CLUSTER_STOP_TIMEOUT (60 s), HAPROXY_PORT (5433), HAPROXY_STATS_PORT (7001),
   PATRONI_SUPERUSER_PASSWORD (postgres), PATRONI_REPLICATION_PASSWORD (rep-pass),
-  PATRONI_REWIND_PASSWORD (rewind-pass).
+  PATRONI_REWIND_PASSWORD (rewind-pass), CLUSTER_PROMOTE_TIMEOUT (60 s), PATRONICTL_TIMEOUT (60 s).
 EOF
 }
 
@@ -73,6 +101,28 @@ die() { echo "$PROG: ERROR: $*" >&2; exit 1; }
 # pid ($1) before exec, so the pid file holds the real pid whatever setsid does.
 # shellcheck disable=SC2016
 DETACH=(setsid -f bash -c 'echo $$ >"$1"; shift; exec "$@"' _)
+# ADDR_BASE (node i at 127.0.0.(ADDR_BASE+i)) and ZK_HOST (127.0.0.(ADDR_BASE-1), also HAProxy's
+# bind address): CLUSTER_ADDR_BASE, else the value recorded in $BASE/cluster.env by 'up', else 2.
+# A CLUSTER_ADDR_BASE that contradicts the recorded one is an error (except for up/down).
+addr_setup() { # addr_setup COMMAND
+  local cmd=$1 env=${CLUSTER_ADDR_BASE:-} stored=""
+  if [[ -f $BASE/cluster.env ]]; then
+    stored=$(sed -n 's/^ADDR_BASE=//p' "$BASE/cluster.env")
+    [[ -n $stored ]] || stored=2   # cluster.env written before CLUSTER_ADDR_BASE existed
+    is_uint "$stored" || die "corrupt ADDR_BASE in $BASE/cluster.env"
+  fi
+  if [[ -n $env ]]; then
+    { is_uint "$env" && ((env >= 2 && env <= 246)); } || die "CLUSTER_ADDR_BASE must be an integer 2..246 (got '$env')"
+    if [[ -n $stored && $env != "$stored" && $cmd != up && $cmd != down ]]; then
+      die "$BASE holds a cluster started with CLUSTER_ADDR_BASE=$stored, not $env (unset it or set PATROXY_CLUSTER_DIR)"
+    fi
+    ADDR_BASE=$env
+    [[ $cmd != down || -z $stored ]] || ADDR_BASE=$stored
+  else
+    ADDR_BASE=${stored:-2}
+  fi
+  ZK_HOST="127.0.0.$((ADDR_BASE - 1))"
+}
 need_root() { [[ $(id -u) -eq 0 ]] || die "must run as root (PostgreSQL/Patroni are started as 'postgres')"; }
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
@@ -83,13 +133,13 @@ node_count() {
   echo "$n"
 }
 node_name() { echo "postgresql$1"; }
-node_ip() { echo "127.0.0.$((2 + $1))"; }
+node_ip() { echo "127.0.0.$((ADDR_BASE + $1))"; }
 node_dir() { echo "$BASE/$(node_name "$1")"; }
 # NAME -> index; dies on unknown names
 node_index() {
   local name=$1 n
   [[ $name =~ ^postgresql([0-9]+)$ ]] || die "unknown member '$name' (expected postgresql0..)"
-  n=$(node_count)
+  n=$(node_count) || exit 1
   (( BASH_REMATCH[1] < n )) || die "unknown member '$name' (cluster has $n nodes)"
   echo "${BASH_REMATCH[1]}"
 }
@@ -311,12 +361,15 @@ stop_node() { # clean stop: SIGTERM Patroni, wait for it and its postmaster; esc
   if [[ -z $p && -z $pm ]]; then log "$name: not running"; return 0; fi
   if [[ -n $p ]]; then
     kill -TERM "$p" 2>/dev/null || true
-    # shellcheck disable=SC2086
-    wait_gone "$STOP_TIMEOUT" $p $pm && { log "$name: stopped"; return 0; }
+    # Patroni stops PostgreSQL before it exits - except in maintenance mode (paused), where it
+    # leaves it running: then the postmaster gets a fast shutdown below.
+    if wait_gone "$STOP_TIMEOUT" "$p" && { [[ -z $pm ]] || wait_gone 2 "$pm"; }; then
+      log "$name: stopped"; return 0
+    fi
   fi
   if pm=$(postmaster_pid "$i"); then # postmaster without Patroni: fast shutdown
     kill -INT "$pm" 2>/dev/null || true
-    wait_gone 20 "$pm" && { log "$name: stopped (postmaster needed SIGINT)"; return 0; }
+    wait_gone 20 "$pm" && { log "$name: stopped (PostgreSQL outlived Patroni - paused? - fast shutdown)"; return 0; }
   fi
   log "$name: did not stop in time, sending SIGKILL"
   pids=$(signal_node KILL "$i")
@@ -408,8 +461,10 @@ print_status() {
   local n i p pm st
   n=$(node_count)
   echo "== $BASE (nodes=$n ttl=$(sed -n 's/^TTL=//p' "$BASE/cluster.env") loop_wait=$(sed -n 's/^LOOP_WAIT=//p' "$BASE/cluster.env") retry_timeout=$(sed -n 's/^RETRY_TIMEOUT=//p' "$BASE/cluster.env"))"
-  if zk_pid >/dev/null; then
-    echo "zookeeper   pid $(zk_pid)  $ZK_HOST:$ZK_PORT  $(zk_ok && echo imok || echo 'NOT ANSWERING')"
+  if p=$(zk_pid) && stopped "$p"; then
+    echo "zookeeper   pid $p  $ZK_HOST:$ZK_PORT  FROZEN (SIGSTOP; 'thaw-zk')"
+  elif p=$(zk_pid); then
+    echo "zookeeper   pid $p  $ZK_HOST:$ZK_PORT  $(zk_ok && echo imok || echo 'NOT ANSWERING')"
     PATH=$SYS_PATH timeout 20 "$PATRONICTL" -c "$BASE/patroni.yml" list 2>&1 || echo "(patronictl list failed)"
   else
     echo "zookeeper   DOWN"
@@ -425,7 +480,8 @@ print_status() {
       "$( [[ $p == - ]] || curl -s --max-time 2 "$(api "$i" /patroni)" | jq -r '"role=\(.role) state=\(.state) tl=\(.timeline // "-")"' 2>/dev/null || true)"
   done
   if p=$(haproxy_pid); then
-    echo "haproxy     pid $p  127.0.0.1:$(sed -n 's/^HAPROXY_PORT=//p' "$BASE/haproxy/ports" 2>/dev/null) stats :$(sed -n 's/^HAPROXY_STATS_PORT=//p' "$BASE/haproxy/ports" 2>/dev/null)"
+    local ha; ha=$(sed -n 's/^HAPROXY_ADDR=//p' "$BASE/haproxy/ports" 2>/dev/null)
+    echo "haproxy     pid $p  ${ha:-127.0.0.1}:$(sed -n 's/^HAPROXY_PORT=//p' "$BASE/haproxy/ports" 2>/dev/null) stats :$(sed -n 's/^HAPROXY_STATS_PORT=//p' "$BASE/haproxy/ports" 2>/dev/null)"
   fi
 }
 
@@ -443,6 +499,7 @@ cmd_up() {
   need_root
   local n=${1:-2} i t0=$SECONDS
   if ! is_uint "$n" || ((n < 1 || n > 9)); then die "up: N must be 1..9 (got '$n')"; fi
+  ((ADDR_BASE + n - 1 <= 254)) || die "CLUSTER_ADDR_BASE=$ADDR_BASE leaves no room for $n nodes below 127.0.0.255"
   for v in TTL LOOP_WAIT RETRY_TIMEOUT; do is_uint "${!v}" || die "CLUSTER_$v must be an integer"; done
   ((LOOP_WAIT + 2 * RETRY_TIMEOUT <= TTL)) ||
     die "Patroni requires loop_wait + 2*retry_timeout <= ttl (got $LOOP_WAIT + 2*$RETRY_TIMEOUT > $TTL)"
@@ -450,6 +507,9 @@ cmd_up() {
   if [[ -f $BASE/cluster.env ]]; then
     local have; have=$(node_count)
     if anything_alive; then
+      local was; was=$(sed -n 's/^ADDR_BASE=//p' "$BASE/cluster.env"); was=${was:-2}
+      [[ $was == "$ADDR_BASE" ]] ||
+        die "a cluster is running in $BASE with CLUSTER_ADDR_BASE=$was (not $ADDR_BASE); '$PROG down' it first"
       local all=1
       zk_pid >/dev/null || all=0
       for ((i = 0; i < have; i++)); do patroni_pid "$i" >/dev/null || all=0; done
@@ -471,7 +531,8 @@ cmd_up() {
     done
   done
   mkdir -p "$BASE"; chmod 755 "$BASE"
-  printf 'NODES=%s\nTTL=%s\nLOOP_WAIT=%s\nRETRY_TIMEOUT=%s\n' "$n" "$TTL" "$LOOP_WAIT" "$RETRY_TIMEOUT" >"$BASE/cluster.env"
+  printf 'NODES=%s\nTTL=%s\nLOOP_WAIT=%s\nRETRY_TIMEOUT=%s\nADDR_BASE=%s\n' \
+    "$n" "$TTL" "$LOOP_WAIT" "$RETRY_TIMEOUT" "$ADDR_BASE" >"$BASE/cluster.env"
   gen_patroni_yml "$BASE/patroni.yml"   # shared copy (patronictl)
   for ((i = 0; i < n; i++)); do
     mkdir -p "$(node_dir "$i")"; gen_patroni_yml "$(node_dir "$i")/patroni.yml" "$(node_dir "$i")"
@@ -508,17 +569,18 @@ cmd_down() {
   local n i p pids=""
   n=$(node_count)
   cmd_haproxy_down quiet
-  # Patroni first (SIGTERM: it stops its PostgreSQL), all nodes in parallel
+  # a frozen ZooKeeper would make every Patroni shutdown hang on the DCS
+  if p=$(zk_pid) && stopped "$p"; then kill -CONT "$p" 2>/dev/null || true; fi
+  # Patroni first (SIGTERM: it stops its PostgreSQL, unless paused), all nodes in parallel
   for ((i = 0; i < n; i++)); do
     thaw_node "$i" quiet
     if p=$(patroni_pid "$i"); then kill -TERM "$p" 2>/dev/null || true; pids+=" $p"; fi
-    if p=$(postmaster_pid "$i"); then pids+=" $p"; fi
   done
   # shellcheck disable=SC2086
   if [[ -n ${pids// /} ]] && ! wait_gone "$STOP_TIMEOUT" $pids; then
-    log "some nodes did not stop within ${STOP_TIMEOUT}s"
+    log "some Patroni processes did not stop within ${STOP_TIMEOUT}s"
   fi
-  # postmasters left behind (e.g. Patroni was SIGKILLed): fast shutdown, then SIGKILL
+  # postmasters left behind (Patroni paused or SIGKILLed): fast shutdown, then SIGKILL
   for ((i = 0; i < n; i++)); do
     if p=$(postmaster_pid "$i"); then
       kill -INT "$p" 2>/dev/null || true
@@ -542,22 +604,26 @@ cmd_haproxy_up() {
   if haproxy_pid >/dev/null; then log "HAProxy already running"; return 0; fi
   [[ -f $HAPROXY_TEMPLATE ]] || die "missing $HAPROXY_TEMPLATE"
   command -v haproxy >/dev/null || die "haproxy not installed (run '$PROG install')"
-  ! port_busy 127.0.0.1 "$HAPROXY_PORT" || die "127.0.0.1:$HAPROXY_PORT is already in use (set HAPROXY_PORT)"
-  ! port_busy 127.0.0.1 "$HAPROXY_STATS_PORT" || die "127.0.0.1:$HAPROXY_STATS_PORT is already in use (set HAPROXY_STATS_PORT)"
+  local ha=$ZK_HOST   # the template binds 127.0.0.1; rendered with the cluster's own address
+  ! port_busy "$ha" "$HAPROXY_PORT" || die "$ha:$HAPROXY_PORT is already in use (set HAPROXY_PORT)"
+  ! port_busy "$ha" "$HAPROXY_STATS_PORT" || die "$ha:$HAPROXY_STATS_PORT is already in use (set HAPROXY_STATS_PORT)"
   mkdir -p "$d"
   for ((i = 0; i < n; i++)); do
     servers+="    server $(node_name "$i") $(node_ip "$i"):$PG_PORT maxconn 100 check port $API_PORT"$'\n'
   done
-  awk -v port="$HAPROXY_PORT" -v stats="$HAPROXY_STATS_PORT" -v servers="${servers%$'\n'}" '
+  awk -v port="$HAPROXY_PORT" -v stats="$HAPROXY_STATS_PORT" -v addr="$ha" -v servers="${servers%$'\n'}" '
     /^@SERVERS@$/ { print servers; next }
+    /^[ \t]*bind[ \t]/ { sub(/127\.0\.0\.1:/, addr ":") }
     { gsub(/@HAPROXY_PORT@/, port); gsub(/@HAPROXY_STATS_PORT@/, stats); print }' \
     "$HAPROXY_TEMPLATE" >"$d/haproxy.cfg"
-  printf 'HAPROXY_PORT=%s\nHAPROXY_STATS_PORT=%s\n' "$HAPROXY_PORT" "$HAPROXY_STATS_PORT" >"$d/ports"
+  grep -Eq "^[[:space:]]*bind[[:space:]]+${ha//./\\.}:$HAPROXY_PORT\b" "$d/haproxy.cfg" ||
+    die "$HAPROXY_TEMPLATE: no 'bind 127.0.0.1:@HAPROXY_PORT@' line to render"
+  printf 'HAPROXY_ADDR=%s\nHAPROXY_PORT=%s\nHAPROXY_STATS_PORT=%s\n' "$ha" "$HAPROXY_PORT" "$HAPROXY_STATS_PORT" >"$d/ports"
   haproxy -c -q -f "$d/haproxy.cfg" >"$d/haproxy.log" 2>&1 || { tail_log "$d/haproxy.log"; die "invalid $d/haproxy.cfg"; }
   "${DETACH[@]}" "$d/haproxy.pid" \
     haproxy -db -f "$d/haproxy.cfg" </dev/null >>"$d/haproxy.log" 2>&1
   local t=0
-  until port_busy 127.0.0.1 "$HAPROXY_PORT" && haproxy_pid >/dev/null; do
+  until port_busy "$ha" "$HAPROXY_PORT" && haproxy_pid >/dev/null; do
     ((t++ < 40)) || { tail_log "$d/haproxy.log"; die "HAProxy did not start"; }
     sleep 0.25
   done
@@ -566,13 +632,13 @@ cmd_haproxy_up() {
   local leader up deadline=$((SECONDS + 20))
   while :; do
     leader=$(primary_member) || leader=""
-    up=$(curl -s --max-time 2 "http://127.0.0.1:$HAPROXY_STATS_PORT/;csv" |
+    up=$(curl -s --max-time 2 "http://$ha:$HAPROXY_STATS_PORT/;csv" |
       awk -F, '$1 == "postgres" && $2 != "FRONTEND" && $2 != "BACKEND" && $18 ~ /^UP/ { print $2 }' | tr '\n' ' ')
     [[ -n $leader && $up == "$leader " ]] && break
     if ((SECONDS >= deadline)); then log "WARNING: HAProxy servers UP: '${up}', leader: '${leader}'"; break; fi
     sleep 0.5
   done
-  log "HAProxy up: 127.0.0.1:$HAPROXY_PORT (stats http://127.0.0.1:$HAPROXY_STATS_PORT/), pid $(haproxy_pid), UP: ${up:-none}"
+  log "HAProxy up: $ha:$HAPROXY_PORT (stats http://$ha:$HAPROXY_STATS_PORT/), pid $(haproxy_pid), UP: ${up:-none}"
 }
 
 cmd_haproxy_down() {
@@ -648,8 +714,230 @@ cmd_wait_leader() {
   done
 }
 
+# ---------------------------------------------------------------- split-brain tooling
+# Run patronictl against this cluster (bounded).
+patronictl_run() { PATH=$SYS_PATH timeout "${PATRONICTL_TIMEOUT:-60}" "$PATRONICTL" -c "$BASE/patroni.yml" "$@"; }
+# psql_at i SQL -> single value (superuser, over TCP, 3 s connect timeout, 10 s statement)
+psql_at() {
+  PGPASSWORD=$SUPERUSER_PASSWORD PGCONNECT_TIMEOUT=3 PGOPTIONS="-c statement_timeout=10000" \
+    timeout 15 "$PG_BIN/psql" -X -qAt -h "$(node_ip "$1")" -p "$PG_PORT" -U postgres -d postgres -c "$2" 2>/dev/null
+}
+is_paused() { [[ $(cluster_json | jq -r '.pause // false' 2>/dev/null) == true ]]; }
+
+cmd_pause_resume() { # pause|resume: maintenance mode on/off, waiting until every member applied it
+  local what=$1 t0=$SECONDS out
+  node_count >/dev/null
+  zk_ok || die "$what: ZooKeeper $ZK_HOST:$ZK_PORT does not answer (thaw-zk first?)"
+  if out=$(patronictl_run "$what" --wait 2>&1); then
+    log "$what: done in $((SECONDS - t0)) s"
+  elif [[ $out == *"already paused"* || $out == *"not paused"* ]]; then
+    log "$what: nothing to do (${out//$'\n'/ })"
+  else
+    die "patronictl $what --wait failed: ${out//$'\n'/ }"
+  fi
+}
+
+# promote NAME: pg_ctl promote behind Patroni's back (as postgres). Measured with Patroni 3.0.2
+# (paused cluster): the promoted node says "PAUSE: continue to run as primary without lock" and
+# answers /primary 503 while the DCS works (the old leader holds the key), 200 as soon as the DCS
+# fails. Freeze ZooKeeper less than ~loop_wait after the promotion and the old primary keeps
+# synchronous_standby_names = the promoted node: its commits then hang in SyncRep (committed
+# locally, never acknowledged) until the split is healed.
+cmd_promote() {
+  need_root
+  [[ $# -ge 1 ]] || die "promote: NAME required"
+  local i name d rec t0=$SECONDS deadline timeout=${CLUSTER_PROMOTE_TIMEOUT:-60}
+  i=$(node_index "$1"); name=$(node_name "$i"); d=$(node_dir "$i")
+  postmaster_pid "$i" >/dev/null || die "$name: PostgreSQL is not running"
+  rec=$(psql_at "$i" "select pg_is_in_recovery()") || die "$name: PostgreSQL does not answer on $(node_ip "$i"):$PG_PORT"
+  [[ $rec == t ]] || die "$name is not in recovery (already a primary)"
+  is_paused || log "WARNING: the cluster is not paused; Patroni will fight this promotion"
+  log "$name: pg_ctl promote -D $d/data"
+  env -i PATH="$SYS_PATH" LANG=C.UTF-8 HOME=/var/lib/postgresql \
+    setpriv --reuid=postgres --regid=postgres --init-groups \
+    "$PG_BIN/pg_ctl" promote -D "$d/data" -w -t "$timeout" >&2 || die "$name: pg_ctl promote failed"
+  deadline=$((SECONDS + timeout))
+  until [[ $(psql_at "$i" "select pg_is_in_recovery()") == f ]]; do
+    ((SECONDS < deadline)) || die "$name: still in recovery ${timeout}s after pg_ctl promote"
+    sleep 0.2
+  done
+  log "$name: promoted (out of recovery) in $((SECONDS - t0)) s"
+}
+
+cmd_freeze_zk() {
+  need_root
+  local p; node_count >/dev/null
+  p=$(zk_pid) || die "ZooKeeper is not running"
+  kill -STOP "$p" || die "cannot SIGSTOP ZooKeeper pid $p"
+  log "ZooKeeper frozen (SIGSTOP pid $p)"
+}
+cmd_thaw_zk() {
+  need_root
+  local p t0=$SECONDS; node_count >/dev/null
+  p=$(zk_pid) || die "ZooKeeper is not running"
+  kill -CONT "$p" || die "cannot SIGCONT ZooKeeper pid $p"
+  until zk_ok; do
+    ((SECONDS - t0 < 30)) || die "ZooKeeper (pid $p) does not answer 'ruok' 30 s after SIGCONT"
+    sleep 0.2
+  done
+  log "ZooKeeper thawed (SIGCONT pid $p), answering after $((SECONDS - t0)) s"
+}
+
+member_timeline() { # i -> timeline: Patroni's view (/patroni), else PostgreSQL's own
+  local i=$1 tl
+  tl=$(curl -sf --max-time 3 "$(api "$i" /patroni)" 2>/dev/null | jq -r '.timeline // empty' 2>/dev/null) || tl=""
+  if ! is_uint "$tl"; then
+    # a primary's current WAL file name starts with its timeline; a standby: last restartpoint
+    tl=$(psql_at "$i" "select case when pg_is_in_recovery() then (select timeline_id from pg_control_checkpoint())
+                       else ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int end") || tl=""
+  fi
+  is_uint "$tl" || return 1
+  echo "$tl"
+}
+cmd_timeline() {
+  [[ $# -ge 1 ]] || die "timeline: NAME required"
+  local i; i=$(node_index "$1")
+  member_timeline "$i" || die "$1: timeline unknown (neither the REST API nor PostgreSQL answers)"
+}
+cmd_http() { # http NAME PATH -> status code of GET http://<member>:8008/PATH (000: no answer)
+  [[ $# -ge 2 ]] || die "http: NAME PATH required"
+  local i code; i=$(node_index "$1")
+  code=$(http_code "$(api "$i" "/${2#/}")" 3)
+  echo "${code:-000}"
+}
+
+now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo $((t / 1000)); }
+secs_since() { local d=$(($(now_ms) - $1)); printf '%d.%01d' $((d / 1000)) $((d % 1000 / 100)); }
+cluster_scope() { sed -n 's/^scope: *//p' "$BASE/patroni.yml" | head -n1; }
+cluster_env() { sed -n "s/^$1=//p" "$BASE/cluster.env"; }
+
+# zk_key KEY: value of Patroni's /<namespace>/<scope>/KEY in ZooKeeper (empty when missing)
+zk_key() {
+  timeout 20 /usr/bin/python3 - "$BASE/patroni.yml" "$ZK_HOST:$ZK_PORT" "$1" <<'PY'
+import logging, sys, yaml
+from kazoo.client import KazooClient
+logging.basicConfig(level=logging.CRITICAL)
+c = yaml.safe_load(open(sys.argv[1]))
+path = '/%s/%s/%s' % ((c.get('namespace') or '/service').strip('/'), c['scope'], sys.argv[3])
+zk = KazooClient(hosts=sys.argv[2], timeout=5)
+zk.start(timeout=5)
+try:
+    if zk.exists(path):
+        sys.stdout.write(zk.get(path)[0].decode())
+finally:
+    zk.stop()
+    zk.close()
+PY
+}
+sync_key_leader() { # leader named in the /sync key ('' if none); fails if ZooKeeper cannot be read
+  local v; v=$(zk_key sync) || return 1
+  [[ -z $v ]] && return 0
+  jq -r '.leader // empty' <<<"$v"
+}
+
+# Patroni 3.0.2 only rewrites the /sync key when it PROMOTES a replica. A member that already
+# runs as primary and then takes the leader key (split brain healed) finds /sync naming
+# another leader and loops on "Synchronous replication key updated by someone else": no sync
+# standby, ever. Turning synchronous_mode off empties /sync; on again, the leader rewrites it.
+fix_sync_key() { # fix_sync_key LEADER_NAME
+  local leader=$1 li sk mode deadline
+  li=$(node_index "$leader") || exit 1
+  mode=$(curl -sf --max-time 3 "$(api "$li" /config)" | jq -r '.synchronous_mode // false') ||
+    die "$leader: cannot read the dynamic configuration (/config)"
+  [[ $mode == true ]] || return 0
+  sk=$(sync_key_leader) || die "cannot read the /sync key from ZooKeeper"
+  [[ -n $sk && $sk != "$leader" ]] || return 0
+  log "/sync names leader '$sk', not $leader: synchronous_mode off and on again"
+  patronictl_run edit-config -q -s synchronous_mode=false --force >/dev/null ||
+    die "patronictl edit-config -s synchronous_mode=false failed"
+  deadline=$((SECONDS + 4 * LOOP_WAIT + 20))
+  until sk=$(sync_key_leader) && [[ -z $sk ]]; do
+    if ((SECONDS >= deadline)); then
+      patronictl_run edit-config -q -s synchronous_mode=true --force >/dev/null || true
+      die "/sync still names '$sk' after synchronous_mode=false"
+    fi
+    sleep 0.5
+  done
+  patronictl_run edit-config -q -s synchronous_mode=true --force >/dev/null ||
+    die "patronictl edit-config -s synchronous_mode=true failed (synchronous_mode is OFF now!)"
+}
+
+# heal-split KEEP: end a split brain (two primaries, cluster paused, ZooKeeper maybe frozen)
+# keeping KEEP's data: ZooKeeper is thawed, the other nodes stopped, KEEP takes the leader
+# key, maintenance mode ends, /sync is repaired, and the other nodes start again: Patroni
+# pg_rewinds them onto KEEP's timeline (patronictl reinit if that does not work out).
+cmd_heal_split() {
+  need_root
+  [[ $# -ge 1 ]] || die "heal-split: NAME_TO_KEEP required"
+  local k keep n i p t0 t deadline others=() role tl ktl
+  k=$(node_index "$1") || exit 1; keep=$(node_name "$k"); n=$(node_count)
+  LOOP_WAIT=$(cluster_env LOOP_WAIT); TTL=$(cluster_env TTL)
+  { patroni_pid "$k" >/dev/null && postmaster_pid "$k" >/dev/null; } || die "$keep: Patroni and PostgreSQL must both run"
+  [[ $(psql_at "$k" "select pg_is_in_recovery()") == f ]] || die "$keep is not a primary (nothing to keep)"
+  t0=$(now_ms)
+  # 1. ZooKeeper back first: the other nodes' Patroni can then close their ZooKeeper sessions
+  #    when they stop (their ephemeral leader key goes at once, not a session timeout later).
+  #    Paused, nobody promotes or demotes anything meanwhile.
+  t=$(now_ms)
+  if p=$(zk_pid) && stopped "$p"; then cmd_thaw_zk; fi
+  zk_pid >/dev/null || die "ZooKeeper is not running"
+  deadline=$((SECONDS + 30))
+  until zk_ok; do ((SECONDS < deadline)) || die "ZooKeeper does not answer"; sleep 0.2; done
+  log "heal-split: [1] ZooKeeper answering after $(secs_since "$t") s"
+  # 2. stop the other nodes: Patroni, then (paused: left running) their PostgreSQL
+  t=$(now_ms)
+  for ((i = 0; i < n; i++)); do
+    ((i == k)) && continue
+    others+=("$i"); stop_node "$i"
+  done
+  log "heal-split: [2] other nodes stopped in $(secs_since "$t") s"
+  # 3. KEEP takes the leader key (at once, or when a stopped node's session times out)
+  t=$(now_ms); deadline=$((SECONDS + 3 * TTL + 30))
+  until role=$(cluster_json | jq -r --arg k "$keep" '.members[] | select(.name == $k) | .role' 2>/dev/null) &&
+        [[ $role == leader || $role == master ]]; do
+    if ((SECONDS >= deadline)); then tail_log "$(node_dir "$k")/patroni.log" 20; die "$keep did not take the leader key (role: ${role:-?})"; fi
+    sleep 0.5
+  done
+  log "heal-split: [3] $keep holds the leader key after $(secs_since "$t") s"
+  # 4. end maintenance mode
+  t=$(now_ms)
+  if is_paused; then cmd_pause_resume resume; fi
+  log "heal-split: [4] resumed in $(secs_since "$t") s"
+  # 5. /sync
+  t=$(now_ms)
+  fix_sync_key "$keep"
+  log "heal-split: [5] /sync checked/repaired in $(secs_since "$t") s"
+  # 6. the others rejoin as replicas of KEEP's timeline (pg_rewind by Patroni; else reinit)
+  ktl=$(member_timeline "$k") || die "$keep: timeline unknown"
+  for i in "${others[@]}"; do
+    t=$(now_ms)
+    start_node "$i"
+    deadline=$((SECONDS + UP_TIMEOUT / 2))
+    until [[ $(http_code "$(api "$i" /replica)") == 200 ]] && tl=$(member_timeline "$i") && [[ $tl == "$ktl" ]]; do
+      if ((SECONDS >= deadline)); then
+        log "$(node_name "$i") did not rejoin on timeline $ktl: patronictl reinit"
+        patronictl_run reinit "$(cluster_scope)" "$(node_name "$i")" --force --wait >&2 ||
+          die "patronictl reinit $(node_name "$i") failed"
+        deadline=$((SECONDS + UP_TIMEOUT))
+        until [[ $(http_code "$(api "$i" /replica)") == 200 ]]; do
+          ((SECONDS < deadline)) || die "$(node_name "$i") not a running replica after reinit"
+          sleep 0.5
+        done
+        break
+      fi
+      sleep 0.5
+    done
+    log "heal-split: [6] $(node_name "$i") replica on timeline $ktl after $(secs_since "$t") s"
+  done
+  # 7. healthy: one leader, streaming sync standby
+  t=$(now_ms)
+  wait_healthy
+  log "heal-split: [7] healthy after $(secs_since "$t") s; total $(secs_since "$t0") s, leader $keep (timeline $ktl)"
+}
+
 main() {
   local cmd=${1:-help}; shift || true
+  case $cmd in help | -h | --help) ;; *) addr_setup "$cmd" ;; esac
   case $cmd in
     install) cmd_install ;;
     up) cmd_up "$@" ;;
@@ -658,16 +946,23 @@ main() {
     wait) wait_healthy "${1:-$UP_TIMEOUT}"; log "cluster healthy" ;;
     leader) node_count >/dev/null; current_leader || die "no leader found" ;;
     wait-leader) cmd_wait_leader "$@" ;;
-    member-addr) [[ $# -ge 1 ]] || die "member-addr: NAME required"; node_ip "$(node_index "$1")" ;;
+    member-addr) [[ $# -ge 1 ]] || die "member-addr: NAME required"; local i; i=$(node_index "$1"); node_ip "$i" ;;
     members) local n i; n=$(node_count); for ((i = 0; i < n; i++)); do node_name "$i"; done ;;
     kill-leader) need_root; local i; i=$(resolve_target leader); kill_node "$i"; node_name "$i" ;;
-    kill) need_root; [[ $# -ge 1 ]] || die "kill: NAME required"; kill_node "$(resolve_target "$1")" ;;
+    kill) need_root; [[ $# -ge 1 ]] || die "kill: NAME required"; local i; i=$(resolve_target "$1"); kill_node "$i" ;;
     stop-leader) need_root; local i; i=$(resolve_target leader); stop_node "$i"; node_name "$i" ;;
-    stop) need_root; [[ $# -ge 1 ]] || die "stop: NAME required"; stop_node "$(resolve_target "$1")" ;;
+    stop) need_root; [[ $# -ge 1 ]] || die "stop: NAME required"; local i; i=$(resolve_target "$1"); stop_node "$i" ;;
     start) cmd_start "$@" ;;
-    freeze) need_root; [[ $# -ge 1 ]] || die "freeze: NAME required"; freeze_node "$(resolve_target "$1")" ;;
-    thaw) need_root; [[ $# -ge 1 ]] || die "thaw: NAME required"; thaw_node "$(node_index "$1")" ;;
+    freeze) need_root; [[ $# -ge 1 ]] || die "freeze: NAME required"; local i; i=$(resolve_target "$1"); freeze_node "$i" ;;
+    thaw) need_root; [[ $# -ge 1 ]] || die "thaw: NAME required"; local i; i=$(node_index "$1"); thaw_node "$i" ;;
     switchover) cmd_switchover "$@" ;;
+    pause | resume) cmd_pause_resume "$cmd" ;;
+    promote) cmd_promote "$@" ;;
+    freeze-zk) cmd_freeze_zk ;;
+    thaw-zk) cmd_thaw_zk ;;
+    timeline) cmd_timeline "$@" ;;
+    http) cmd_http "$@" ;;
+    heal-split) cmd_heal_split "$@" ;;
     haproxy-up) cmd_haproxy_up ;;
     haproxy-down) cmd_haproxy_down ;;
     logs)
@@ -675,7 +970,7 @@ main() {
       case $1 in
         zookeeper) tail -n "${2:-50}" "$BASE/zookeeper/zookeeper.log" ;;
         haproxy) tail -n "${2:-50}" "$BASE/haproxy/haproxy.log" ;;
-        *) tail -n "${2:-50}" "$(node_dir "$(node_index "$1")")/patroni.log" ;;
+        *) local i; i=$(node_index "$1"); tail -n "${2:-50}" "$(node_dir "$i")/patroni.log" ;;
       esac ;;
     help | -h | --help) usage ;;
     *) usage >&2; die "unknown command '$cmd'" ;;

@@ -18,9 +18,14 @@ final class AccessLog {
         if (!LOG.isInfoEnabled()) {
             return;
         }
-        LOG.infof("%s member=%s start=%s duration=%dms bytes_client_to_server=%d bytes_server_to_client=%d cause=%s",
-                s.client().remoteAddress(), s.member() == null ? "-" : s.member().name(), s.started(),
+        LOG.infof("client=%s member=%s start=%s duration=%dms bytes_client_to_server=%d bytes_server_to_client=%d cause=%s",
+                address(s.client().remoteAddress()), s.member() == null ? "-" : s.member().name(), s.started(),
                 Duration.between(s.started(), java.time.Instant.now()).toMillis(),
                 s.clientToServerBytes(), s.serverToClientBytes(), s.cause().label());
+    }
+
+    /** 127.0.0.1:53126, without the leading slash of InetSocketAddress.toString(). */
+    private static String address(java.net.SocketAddress a) {
+        return a instanceof java.net.InetSocketAddress in ? in.getHostString() + ":" + in.getPort() : String.valueOf(a);
     }
 }

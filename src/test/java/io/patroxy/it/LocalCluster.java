@@ -77,6 +77,29 @@ final class LocalCluster implements AutoCloseable {
         return run(Duration.ofMinutes(2), "switchover").trim();
     }
 
+    /** Patroni maintenance mode: Patroni stops acting on the cluster. */
+    void pause() {
+        run(Duration.ofMinutes(1), "pause");
+    }
+
+    /** Promotes a replica by hand with pg_ctl, bypassing Patroni. */
+    void promote(String member) {
+        run(Duration.ofMinutes(1), "promote", member);
+    }
+
+    void freezeZookeeper() {
+        run(Duration.ofSeconds(30), "freeze-zk");
+    }
+
+    long timeline(String member) {
+        return Long.parseLong(run(Duration.ofSeconds(30), "timeline", member).trim());
+    }
+
+    /** Ends a split brain keeping {@code member}'s data: the other node is rewound onto it; waits until healthy. */
+    void healSplit(String member) {
+        run(Duration.ofMinutes(4), "heal-split", member);
+    }
+
     void haproxyUp() {
         run(Duration.ofMinutes(1), "haproxy-up");
     }

@@ -286,6 +286,48 @@ class RealClusterIT {
 
     @Test
     @Order(8)
+    void aSplitBrainNeverSpreadsNewSessionsTheNewerPromotionGetsThemAll() throws Exception {
+        String old = cluster.leader();
+        String other = old.equals("postgresql0") ? "postgresql1" : "postgresql0";
+        try (Connection onOld = connect(patroxy.jdbcUrl())) {
+            assertThat(serverAddress(onOld)).isEqualTo(LocalCluster.address(old));
+            // Patroni paused, the replica promoted by hand, then the DCS unreachable:
+            // Patroni 3.0.2 answers /primary 200 on both nodes
+            cluster.pause();
+            cluster.promote(other);
+            cluster.freezeZookeeper();
+            await("both members answer /primary 200").atMost(Duration.ofSeconds(60))
+                    .until(() -> http(old, "/primary") == 200 && http(other, "/primary") == 200);
+            long oldTimeline = cluster.timeline(old);
+            long newTimeline = cluster.timeline(other);
+            assertThat(newTimeline).isGreaterThan(oldTimeline);
+
+            await("Patroxy routes to the newer promotion").atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                    .until(() -> LocalCluster.address(other).equals(serverAddress(patroxy.jdbcUrl())));
+            assertThatThrownBy(() -> serverAddress(onOld)).as("the session on the older primary is closed")
+                    .isInstanceOf(SQLException.class);
+            // for a fair comparison, let HAProxy see both members UP too (rise 2 at inter 3s)
+            await("HAProxy marks both primaries UP").atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                    .until(() -> get("http://127.0.0.1:7001/;csv").lines()
+                            .filter(l -> l.startsWith("postgres,postgresql") && l.contains(",UP,")).count() == 2);
+            Map<String, Integer> viaPatroxy = new java.util.TreeMap<>();
+            Map<String, Integer> viaHaproxy = new java.util.TreeMap<>();
+            for (int i = 0; i < 20; i++) {
+                viaPatroxy.merge(serverAddress(patroxy.jdbcUrl()), 1, Integer::sum);
+                viaHaproxy.merge(serverAddress(HAPROXY_URL), 1, Integer::sum);
+            }
+            System.out.printf("FIGURES split brain (timelines %d and %d): 20 new sessions through Patroxy went to %s, through HAProxy to %s%n",
+                    oldTimeline, newTimeline, viaPatroxy, viaHaproxy);
+            assertThat(viaPatroxy).containsOnlyKeys(LocalCluster.address(other));
+        } finally {
+            cluster.healSplit(other);
+        }
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                .until(() -> LocalCluster.address(other).equals(serverAddress(patroxy.jdbcUrl())));
+    }
+
+    @Test
+    @Order(9)
     void sigtermStopsPatroxyCleanly() throws Exception {
         assertThat(patroxy.stop()).isIn(0, 143);
         assertThat(patroxy.logText()).contains("stopped");

@@ -34,7 +34,7 @@ public final class ConfigValidation {
         v.positive("patroxy.check.interval", c.interval());
         v.positive("patroxy.check.timeout", c.timeout());
         v.positive("patroxy.check.fastinter", c.fastinter());
-        c.downinter().ifPresent(d -> v.positive("patroxy.check.downinter", d));
+        v.positive("patroxy.check.downinter", c.downinter());
         if (config.hold().timeout().isNegative()) {
             v.problems.add("patroxy.hold.timeout=" + config.hold().timeout() + ": must not be negative (0 refuses at once)");
         }
@@ -62,7 +62,7 @@ public final class ConfigValidation {
         }
         return new Settings(members,
                 new CheckSettings(c.interval(), c.fall(), c.rise(), c.timeout(), c.path(), c.scheme(),
-                        c.fastinter(), c.downinter().orElse(c.interval())),
+                        c.fastinter(), c.downinter()),
                 new ProxySettings(config.listen().host(), config.listen().port(), config.timeout().connect(),
                         config.retries(), config.timeout().client(), config.timeout().server(),
                         config.maxconn(), config.shutdown().grace(), config.hold().timeout(), config.hold().queue()));

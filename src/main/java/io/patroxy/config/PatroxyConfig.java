@@ -110,8 +110,13 @@ public interface PatroxyConfig {
         @WithDefault("500ms")
         Duration fastinter();
 
-        /** HAProxy's {@code downinter}: the pace for DOWN members while a leader is known; default {@code interval}. */
-        java.util.Optional<Duration> downinter();
+        /**
+         * HAProxy's {@code downinter}: the pace for DOWN members while a leader is known. Faster than
+         * {@code interval} on purpose: a healthy replica is DOWN (it fails {@code /primary}), and when
+         * Patroni promotes it, new sessions should reach it within a second of its first 200.
+         */
+        @WithDefault("500ms")
+        Duration downinter();
     }
 
     interface Timeout {

@@ -42,6 +42,8 @@ class PatroniChecksTest {
         api1.up();
         api0.mode(Mode.PRIMARY);
         api1.mode(Mode.REPLICA);
+        api0.timeline(1);
+        api1.timeline(1);
         await().atMost(Duration.ofSeconds(10)).until(() -> patroxy.cluster().view().leaderName().orElse("").equals("pg0")
                 && !member("pg1").isUp() && member("pg0").health().display().equals("UP"));
     }
@@ -145,6 +147,45 @@ class PatroniChecksTest {
             assertThat(error.field('M')).startsWith("no leader in cluster ?: pg0 DOWN (L4CON connection refused");
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> patroxy.sessions().refusedConnections() == refused + 1);
+    }
+
+    @Test
+    void twoPrimariesTheNewerPromotionGetsEveryNewSessionAndTheOlderLosesItsSessions() throws IOException {
+        try (Socket onPg0 = connect()) {
+            roundTrip(onPg0);
+            api1.timeline(2);
+            api1.mode(Mode.PRIMARY); // both answer /primary 200: a split brain, pg1 on the newer timeline
+            await().atMost(Duration.ofSeconds(10)).until(() -> patroxy.cluster().view().leaderName().orElse("").equals("pg1"));
+            assertThat(api0.requests()).isPositive();
+            assertThat(member("pg0").isUp()).as("pg0 still passes its check").isTrue();
+            assertThat(farewell(onPg0)).isEqualTo("terminating connection because the leader moved from pg0 to pg1 (Patroxy)");
+        }
+        int before0 = pg0.accepted.size();
+        int before1 = pg1.accepted.size();
+        for (int i = 0; i < 5; i++) {
+            try (Socket s = connect()) {
+                roundTrip(s);
+            }
+        }
+        assertThat(pg1.accepted).hasSize(before1 + 5);
+        assertThat(pg0.accepted).hasSize(before0);
+    }
+
+    @Test
+    void twoPrimariesOnTheSameTimelineGetNoNewSessions() throws IOException {
+        api1.mode(Mode.PRIMARY);
+        await().atMost(Duration.ofSeconds(10)).until(() -> patroxy.cluster().view().splitBrain());
+        assertThat(patroxy.cluster().view().leader()).isNull();
+        int before0 = pg0.accepted.size();
+        int before1 = pg1.accepted.size();
+        try (Socket s = open()) {
+            s.getOutputStream().write(Pg.STARTUP);
+            Pg.Message error = Pg.read(s.getInputStream()); // held for the hold of 1 s, then refused
+            assertThat(error.field('C')).isEqualTo("57P03");
+            assertThat(error.field('M')).startsWith("no leader in cluster ? (split brain: two primaries on the same timeline): ");
+        }
+        assertThat(pg0.accepted).hasSize(before0);
+        assertThat(pg1.accepted).hasSize(before1);
     }
 
     @Test

@@ -105,8 +105,11 @@ class RealClusterIT {
 
         double patroxyGap = viaPatroxy.longestGapSeconds();
         double haproxyGap = viaHaproxy.longestGapSeconds();
-        System.out.printf("FIGURES hard failover: write gap through Patroxy %.2f s, through HAProxy %.2f s (leader %s -> %s)%n",
-                patroxyGap, haproxyGap, old, promoted);
+        System.out.printf("FIGURES hard failover: write gap through Patroxy %.2f s, through HAProxy %.2f s (leader %s -> %s); "
+                + "failed connection attempts through Patroxy %d, through HAProxy %d%n",
+                patroxyGap, haproxyGap, old, promoted, viaPatroxy.connectFailures.size(), viaHaproxy.connectFailures.size());
+        // the hold (35 s) outlasts Patroni's promotion: clients wait instead of being refused
+        assertThat(viaPatroxy.connectFailures).as("failed connection attempts through Patroxy").isEmpty();
         // each proxy checks on its own phase: Patroxy may see the promotion up to one interval later
         assertThat(patroxyGap).isLessThanOrEqualTo(haproxyGap + CHECK_INTERVAL_S + 0.5);
 

@@ -49,7 +49,7 @@ final class Writer implements AutoCloseable {
         p.setProperty("user", "postgres");
         p.setProperty("password", "postgres");
         p.setProperty("connectTimeout", "5");
-        p.setProperty("socketTimeout", "10");
+        p.setProperty("socketTimeout", "40"); // above Patroxy's hold of 35 s: a held client waits, it does not give up
         p.setProperty("tcpKeepAlive", "true");
         p.setProperty("ApplicationName", "patroxy-it");
         return p;

@@ -289,7 +289,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         hold(true);
     }
 
-    /** Drops the server connection of a handshake that cannot go on there, and tries again. */
+    /**
+     * Drops the server connection of a handshake that cannot go on there (it died, or its member
+     * went down or lost the lead) and carries on without it: nothing the client sent so far is lost.
+     */
     private void abandonServer() {
         if (phase == Phase.DONE || server == null) {
             return;
@@ -304,12 +307,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             serverIn.release();
             serverIn = null;
         }
-        if (startup == null) {
-            // the encryption request went to that server; the client now waits for an answer we cannot replay
-            refuse(CloseCause.SERVER_CLOSED, ErrorResponse.CONNECTION_FAILURE, "the leader's connection ended during the encryption handshake");
-            return;
+        switch (phase) {
+            case NEGOTIATING -> {
+                // the encryption request got no answer: give Patroxy's own, as when no leader is known
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
+                phase = Phase.STARTUP;
+                ctx.read();
+            }
+            case STARTUP -> {
+                // waiting for the StartupMessage: it will be routed afresh when it comes
+            }
+            default -> retryLater("handshake with " + (member == null ? "?" : member.name()) + " failed");
         }
-        retryLater("handshake with " + (member == null ? "?" : member.name()) + " failed");
     }
 
     private void onServerBytes(ByteBuf buf) {
@@ -347,8 +356,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void onServerGone() {
-        if (phase == Phase.AWAIT_FIRST || phase == Phase.NEGOTIATING) {
-            abandonServer(); // reset or closed before it said anything: try again
+        if (phase == Phase.AWAIT_FIRST || phase == Phase.NEGOTIATING || phase == Phase.STARTUP) {
+            abandonServer(); // reset or closed before the client's session began there: go on elsewhere
         }
     }
 

@@ -37,6 +37,9 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         }
         session.countRelayed(fromClient, buf.readableBytes());
         peer.write(buf, peer.voidPromise());
+        if (!fromClient) {
+            session.serverChunkRelayed();
+        }
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.patroxy.proxy;
 
 import java.time.Instant;
+import java.util.concurrent.TimeUnit;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -26,6 +27,11 @@ public final class Session {
     private final CancelKeys cancelKeys;
     private ServerFraming framing;
     private volatile Runnable handshakeDrop;
+    private CloseCause pendingDrop;
+    private String pendingWhy;
+
+    /** How long a drop waits for the server to finish the message it is in the middle of sending. */
+    static final java.time.Duration DROP_BOUNDARY_WAIT = java.time.Duration.ofMillis(500);
     private final Instant started = Instant.now();
     private final long startedNanos = System.nanoTime();
     private Channel server;
@@ -142,8 +148,10 @@ public final class Session {
 
     /**
      * Ends the session; for a drop ({@link CloseCause#MEMBER_DOWN}, {@link CloseCause#LEADER_CHANGED})
-     * {@code why} is told to the client in a FATAL ErrorResponse when the session is unencrypted and
-     * the server stands between two messages; otherwise the close happens at once.
+     * {@code why} is told to the client in a FATAL ErrorResponse at the next message boundary when
+     * the session is unencrypted: at once if the server stands between two messages, else once it
+     * finishes the message it is sending — or, if it is stuck mid-message for
+     * {@link #DROP_BOUNDARY_WAIT}, the close happens then without a word.
      */
     public void close(CloseCause cause, String why) {
         Runnable drop = handshakeDrop;
@@ -167,6 +175,18 @@ public final class Session {
         if (this.cause != null) {
             if (farewell != null) {
                 farewell.release();
+            }
+            return;
+        }
+        if (farewell == null && why != null && framing != null && !framing.atBoundary() && client.isActive()
+                && server != null && server.isActive()) {
+            if (pendingDrop == null) {
+                // mid-message: let the server finish the message it is sending, then say why; a stuck
+                // server gets no such grace beyond DROP_BOUNDARY_WAIT
+                pendingDrop = cause;
+                pendingWhy = why;
+                client.config().setAutoRead(false);
+                client.eventLoop().schedule(() -> doClose(cause, null, null), DROP_BOUNDARY_WAIT.toMillis(), TimeUnit.MILLISECONDS);
             }
             return;
         }
@@ -199,6 +219,13 @@ public final class Session {
     void relaying(ServerFraming framing) {
         this.handshakeDrop = null;
         this.framing = framing;
+    }
+
+    /** A server chunk was passed on: a drop that waited for the end of a message can happen now. */
+    void serverChunkRelayed() {
+        if (pendingDrop != null && framing.atBoundary()) {
+            doClose(pendingDrop, pendingWhy, null);
+        }
     }
 
     /** Follows the server's framing of a chunk about to be relayed; registers the cancel key once seen. */

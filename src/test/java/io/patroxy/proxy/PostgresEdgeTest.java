@@ -192,6 +192,30 @@ class PostgresEdgeTest {
     }
 
     @Test
+    void aServerThatDiesRightAfterDecliningEncryptionIsReplacedWithoutTheClientNoticing() throws IOException {
+        AtomicInteger attempt = new AtomicInteger();
+        start(socket -> {
+            if (attempt.incrementAndGet() == 1) {
+                DataInputStream in = new DataInputStream(socket.getInputStream());
+                in.readFully(new byte[8]); // the SSLRequest
+                socket.getOutputStream().write('N');
+                socket.close(); // and gone, before the StartupMessage
+                return;
+            }
+            Pg.server(StubServer.ECHO).serve(socket);
+        }, Duration.ofSeconds(10));
+        fx.primary("pg0");
+        try (Socket c = fx.open()) {
+            c.getOutputStream().write(Pg.sslRequest());
+            assertThat(c.getInputStream().read()).isEqualTo('N');
+            Pg.login(c);
+            c.getOutputStream().write(5);
+            assertThat(c.getInputStream().read()).isEqualTo(5);
+        }
+        assertThat(attempt).hasValue(2);
+    }
+
+    @Test
     void anErrorAfterTheHoldIsPassedOnAsTheServerSaidIt() throws IOException {
         start(socket -> {
             DataInputStream in = new DataInputStream(socket.getInputStream());

@@ -17,12 +17,18 @@ class RelayHandlerTest {
     private final MemberAddress member = new MemberAddress("pg0", "127.0.0.1", 5432, 8008);
     private final SessionRegistry registry = new SessionRegistry(List.of(member), 10, s -> { });
 
+    /** A relaying session between two embedded channels. */
+    private Session session(EmbeddedChannel client, EmbeddedChannel server) {
+        Session session = registry.admit(client);
+        registry.register(session, server, member);
+        return session;
+    }
+
     @Test
     void forwardsToThePeerAndCounts() {
         EmbeddedChannel client = new EmbeddedChannel();
         EmbeddedChannel server = new EmbeddedChannel();
-        Session session = registry.admit(client);
-        registry.register(session, server, member);
+        Session session = session(client, server);
         client.pipeline().addLast(new RelayHandler(session, true));
 
         ByteBuf msg = Unpooled.copiedBuffer(new byte[] {1, 2, 3});
@@ -40,8 +46,7 @@ class RelayHandlerTest {
     void releasesWhatItCannotForward() {
         EmbeddedChannel client = new EmbeddedChannel();
         EmbeddedChannel server = new EmbeddedChannel();
-        Session session = registry.admit(client);
-        registry.register(session, server, member);
+        Session session = session(client, server);
         client.pipeline().addLast(new RelayHandler(session, true));
         server.close();
 
@@ -55,8 +60,7 @@ class RelayHandlerTest {
     void stopsReadingThePeerWhileThisSideIsUnwritable() {
         EmbeddedChannel client = new EmbeddedChannel();
         EmbeddedChannel server = new EmbeddedChannel();
-        Session session = registry.admit(client);
-        registry.register(session, server, member);
+        Session session = session(client, server);
         RelayHandler serverToClient = new RelayHandler(session, false);
         server.pipeline().addLast(serverToClient);
         client.pipeline().addLast(new RelayHandler(session, true));

@@ -21,12 +21,7 @@ class ShutdownSessionsTest {
     private ProxyFixture fx;
 
     private void start() throws IOException {
-        pg0 = new StubServer(Pg.server(StubServer.ECHO));
-        pg1 = new StubServer(Pg.server(StubServer.ECHO));
-        fx = new ProxyFixture(List.of(new MemberAddress("pg0", "127.0.0.1", pg0.port(), 8008),
-                new MemberAddress("pg1", "127.0.0.1", pg1.port(), 8008)), ProxyFixture.settings());
-        fx.primary("pg0");
-        fx.replica("pg1");
+        startWith(Pg.server(StubServer.ECHO));
     }
 
     @AfterEach
@@ -85,6 +80,67 @@ class ShutdownSessionsTest {
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> fx.sessions.activeSessions() == 0);
         assertThat(fx.sessions.closes(CloseCause.LEADER_CHANGED)).isEqualTo(1);
+    }
+
+    /** A stub that answers a query with one DataRow, in two halves: the second only once {@code go} opens. */
+    private static StubServer.Behaviour halfThenRest(java.util.concurrent.CountDownLatch go) {
+        return Pg.server(socket -> {
+            java.io.DataInputStream in = new java.io.DataInputStream(socket.getInputStream());
+            in.readByte();
+            in.readFully(new byte[in.readInt() - 4]); // the query
+            byte[] row = java.nio.ByteBuffer.allocate(5 + 100).put((byte) 'D').putInt(104).array();
+            java.io.OutputStream out = socket.getOutputStream();
+            out.write(row, 0, 50);
+            out.flush();
+            try {
+                if (go.await(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                    out.write(row, 50, row.length - 50);
+                    out.flush();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            in.read(); // until Patroxy closes
+        });
+    }
+
+    private void startWith(StubServer.Behaviour pg0Behaviour) throws IOException {
+        pg0 = new StubServer(pg0Behaviour);
+        pg1 = new StubServer(Pg.server(StubServer.ECHO));
+        fx = new ProxyFixture(List.of(new MemberAddress("pg0", "127.0.0.1", pg0.port(), 8008),
+                new MemberAddress("pg1", "127.0.0.1", pg1.port(), 8008)), ProxyFixture.settings());
+        fx.primary("pg0");
+        fx.replica("pg1");
+    }
+
+    @Test
+    void aDropMidMessageWaitsForTheEndOfTheMessageThenSaysWhy() throws IOException {
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        startWith(halfThenRest(go));
+        try (Socket s = fx.connect()) {
+            s.getOutputStream().write(Pg.query("SELECT big"));
+            assertThat(s.getInputStream().readNBytes(50)).hasSize(50); // half a DataRow has arrived
+            fx.fails("pg0", 3); // DOWN while the server is mid-message
+            go.countDown(); // the server finishes its message
+            assertThat(s.getInputStream().readNBytes(55)).hasSize(55);
+            Pg.Message farewell = Pg.read(s.getInputStream());
+            assertThat(farewell.field('C')).isEqualTo("57P01");
+            assertThat(s.getInputStream().read()).isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void aDropMidMessageOfAStuckServerClosesWithoutAWord() throws IOException {
+        startWith(halfThenRest(new java.util.concurrent.CountDownLatch(1)));
+        try (Socket s = fx.connect()) {
+            s.getOutputStream().write(Pg.query("SELECT big"));
+            assertThat(s.getInputStream().readNBytes(50)).hasSize(50);
+            long start = System.nanoTime();
+            fx.fails("pg0", 3);
+            assertThat(s.getInputStream().read()).isEqualTo(-1); // no ErrorResponse inside a half message
+            assertThat((System.nanoTime() - start) / 1_000_000).isGreaterThanOrEqualTo(Session.DROP_BOUNDARY_WAIT.toMillis() - 50);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> fx.sessions.closes(CloseCause.MEMBER_DOWN) == 1);
     }
 
     @Test

@@ -48,7 +48,7 @@ final class Writer implements AutoCloseable {
         Properties p = new Properties();
         p.setProperty("user", "postgres");
         p.setProperty("password", "postgres");
-        p.setProperty("connectTimeout", "5");
+        p.setProperty("connectTimeout", "40"); // pgjdbc applies it to the whole handshake: it must outlast the hold
         p.setProperty("socketTimeout", "40"); // above Patroxy's hold of 35 s: a held client waits, it does not give up
         p.setProperty("tcpKeepAlive", "true");
         p.setProperty("ApplicationName", "patroxy-it");

@@ -44,4 +44,10 @@ public record ClusterView(List<MemberView> members, MemberView leader, boolean c
     public String describeMembers() {
         return members.stream().map(MemberView::describe).collect(java.util.stream.Collectors.joining(", "));
     }
+
+    /** What a refused client is told: "no leader in cluster my_cluster: postgresql0 DOWN (…), …". */
+    public String noLeaderMessage() {
+        return "no leader in cluster " + scope() + (splitBrain ? " (split brain: two primaries on the same timeline): " : ": ")
+                + describeMembers();
+    }
 }

@@ -5,7 +5,6 @@ import java.util.concurrent.TimeUnit;
 
 import org.jboss.logging.Logger;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -13,11 +12,8 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.patroxy.cluster.ClusterView;
 import io.patroxy.cluster.MemberView;
@@ -218,9 +214,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     private String noLeaderMessage() {
-        ClusterView view = px.view().get();
-        return (view.splitBrain() ? "no leader in cluster " + view.scope() + " (split brain: two primaries on the same timeline): "
-                : "no leader in cluster " + view.scope() + ": ") + view.describeMembers();
+        return px.view().get().noLeaderMessage();
     }
 
     // ---------------------------------------------------------------- the server connection
@@ -229,24 +223,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         attempts++;
         member = target;
         Channel client = ctx.channel();
-        Bootstrap bootstrap = new Bootstrap()
-                .group(client.eventLoop()) // one session, one event loop: no locks anywhere below
-                .channel(px.transport().channel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) px.settings().connectTimeout().toMillis())
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, ProxyServer.WATER_MARK)
-                .handler(new ChannelInitializer<>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast("idle",
-                                new IdleStateHandler(0, 0, px.settings().serverTimeout().toMillis(), TimeUnit.MILLISECONDS));
-                        ch.pipeline().addLast("handshake", new ServerHandshake(ch));
-                    }
-                });
-        bootstrap.connect(target.host(), target.pgPort()).addListener((ChannelFuture f) -> {
+        Upstream.connect(px, client, target, new ServerHandshake(this)).addListener((ChannelFuture f) -> {
             if (phase == Phase.DONE || session.isClosed()) {
                 f.channel().close(); // the client left while we were connecting
                 return;
@@ -283,6 +260,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     /** Retries within the hold (or the retries when there is no hold), else refuses. */
     private void retryLater(String why) {
+        if (startup == null) {
+            // an encryption request still waits for its answer, and clients do not wait long for it
+            // (pgjdbc gives up after 5 s): answer 'N' ourselves, as with no leader, and hold the
+            // StartupMessage that follows instead
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
+            phase = Phase.STARTUP;
+            ctx.read();
+            return;
+        }
         if (attempts > px.settings().retries() && System.nanoTime() >= deadlineNanos) {
             LOG.warnf("%s: giving up after %d attempts: %s", session, attempts, why);
         }
@@ -321,7 +307,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void onServerBytes(ByteBuf buf) {
+    /** Bytes from the server during the handshake (see {@link ServerHandshake}). */
+    void onServerBytes(Channel from, ByteBuf buf) {
+        if (from != server) {
+            buf.release(); // an abandoned server
+            return;
+        }
         if (phase == Phase.NEGOTIATING) {
             byte answer = buf.getByte(buf.readerIndex());
             if (answer == 'S' || answer == 'G') {
@@ -355,7 +346,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         startRelay(first, new ServerFraming());
     }
 
-    private void onServerGone() {
+    /** The server channel ended or failed during the handshake. */
+    void onServerGone(Channel from) {
+        if (from != server) {
+            return;
+        }
         if (phase == Phase.AWAIT_FIRST || phase == Phase.NEGOTIATING || phase == Phase.STARTUP) {
             abandonServer(); // reset or closed before the client's session began there: go on elsewhere
         }
@@ -406,27 +401,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private void forwardCancel(FirstMessage.CancelRequest cancel) {
         phase = Phase.DONE;
         MemberAddress target = px.sessions().cancelKeys().lookup(cancel.pid(), cancel.secret());
-        Channel client = ctx.channel();
         if (target != null) {
-            ByteBuf request = client.alloc().buffer(16).writeInt(16).writeInt(FirstMessage.CANCEL_REQUEST)
-                    .writeInt(cancel.pid()).writeInt(cancel.secret());
-            new Bootstrap().group(client.eventLoop()).channel(px.transport().channel())
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) px.settings().connectTimeout().toMillis())
-                    .handler(new ChannelInboundHandlerAdapter())
-                    .connect(target.host(), target.pgPort()).addListener((ChannelFuture f) -> {
-                        if (f.isSuccess()) {
-                            f.channel().writeAndFlush(request).addListener(ChannelFutureListener.CLOSE);
-                        } else {
-                            request.release();
-                        }
-                    });
+            Upstream.cancel(px, ctx.channel(), target, cancel); // only ever to the cancelled session's member
         } else {
             LOG.debugf("cancel request for an unknown or finished session dropped");
         }
         if (session != null) {
             session.close(CloseCause.CANCEL_REQUEST);
         } else {
-            client.close();
+            ctx.close();
         }
     }
 
@@ -496,46 +479,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 px.sessions().refusedMaxconn(); // turned away before it even sent its startup packet
             }
             ctx.close();
-        }
-    }
-
-    /** The server channel's handler until relaying starts: everything comes back to the frontend. */
-    private final class ServerHandshake extends ChannelInboundHandlerAdapter {
-        private final Channel channel;
-
-        ServerHandshake(Channel channel) {
-            this.channel = channel;
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext c, Object msg) {
-            if (channel != server || !(msg instanceof ByteBuf buf)) {
-                ReferenceCountUtil.release(msg); // an abandoned server
-                return;
-            }
-            onServerBytes(buf);
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext c) {
-            if (channel == server) {
-                onServerGone();
-            }
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext c, Object evt) {
-            if (evt instanceof ChannelInputShutdownEvent && channel == server) {
-                onServerGone();
-            }
-            ReferenceCountUtil.release(evt);
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
-            if (channel == server) {
-                onServerGone();
-            }
         }
     }
 }

@@ -135,6 +135,22 @@ class PostgresEdgeTest {
     }
 
     @Test
+    void anEncryptionRequestIsAnsweredAtOnceWhenTheLeaderCannotBeReached() throws IOException {
+        start(recording, Duration.ofMillis(800));
+        fx.primary("pg0");
+        server.close(); // the leader's PostgreSQL refuses connections, its API still says primary
+        try (Socket c = fx.open()) {
+            long start = System.nanoTime();
+            c.getOutputStream().write(Pg.sslRequest());
+            assertThat(c.getInputStream().read()).isEqualTo('N');
+            assertThat((System.nanoTime() - start) / 1_000_000).as("ms to answer").isLessThan(2000);
+            Pg.Message error = send(c, Pg.STARTUP); // held, then refused
+            assertThat(error.field('C')).isEqualTo("08006");
+            assertThat(error.field('M')).startsWith("could not connect to leader pg0");
+        }
+    }
+
+    @Test
     void theHoldEndsWithCannotConnectNowSayingWhatPatroxySaw() throws IOException {
         start(recording, Duration.ofMillis(300));
         fx.fails("pg0", 1);

@@ -32,7 +32,9 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg); // nobody to take it: never leak what we do not forward
             return;
         }
-        if (!fromClient) {
+        if (fromClient) {
+            session.clientBytes(buf); // a Terminate at the end: the server's close that follows is normal
+        } else {
             session.serverBytes(buf); // follows the message framing: drop messages and cancel keys
         }
         session.countRelayed(fromClient, buf.readableBytes());

@@ -42,6 +42,7 @@ public final class Session {
     private boolean clientInputClosed;
     private boolean serverInputClosed;
     private CloseCause firstFin;
+    private boolean clientTerminated;
     private CloseCause cause;
 
     Session(long id, Channel client, SessionRegistry registry, CancelKeys cancelKeys) {
@@ -119,7 +120,7 @@ public final class Session {
      */
     void inputClosed(boolean fromClient) {
         if (firstFin == null) {
-            firstFin = fromClient ? CloseCause.CLIENT_CLOSED : CloseCause.SERVER_CLOSED;
+            firstFin = fromClient || clientTerminated ? CloseCause.CLIENT_CLOSED : CloseCause.SERVER_CLOSED;
         }
         if (fromClient) {
             clientInputClosed = true;
@@ -138,7 +139,19 @@ public final class Session {
 
     /** A channel of this session became inactive. */
     void channelClosed(boolean clientSide) {
+        if (firstFin == null && !clientSide && clientTerminated) {
+            firstFin = CloseCause.CLIENT_CLOSED; // PostgreSQL closes after the client's Terminate: the client ended it
+        }
         close(firstFin != null ? firstFin : clientSide ? CloseCause.CLIENT_CLOSED : CloseCause.SERVER_CLOSED);
+    }
+
+    /**
+     * Notes whether a client chunk ends with a Terminate message ('X', length 4): the server's close
+     * that follows is then the normal end the client asked for, not the server's doing.
+     */
+    void clientBytes(ByteBuf buf) {
+        int end = buf.writerIndex();
+        clientTerminated = buf.readableBytes() >= 5 && buf.getByte(end - 5) == 'X' && buf.getInt(end - 4) == 4;
     }
 
     /** Ends the session with {@code cause}; safe from any thread, only the first cause counts. */

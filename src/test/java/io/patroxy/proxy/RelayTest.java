@@ -166,6 +166,19 @@ class RelayTest {
     }
 
     @Test
+    void aServerClosingAfterTheClientsTerminateIsANormalClientClose() throws IOException {
+        start(socket -> {
+            socket.getInputStream().readNBytes(5); // Terminate
+            socket.close(); // as PostgreSQL does
+        });
+        try (Socket c = fx.connect()) {
+            c.getOutputStream().write(new byte[] {'X', 0, 0, 0, 4});
+            assertThat(c.getInputStream().read()).isEqualTo(-1);
+        }
+        assertThat(fx.onlyCause()).isEqualTo(CloseCause.CLIENT_CLOSED);
+    }
+
+    @Test
     void anAbruptClientResetClosesTheServerSide() throws IOException {
         start(StubServer.ECHO);
         Socket c = fx.connect();

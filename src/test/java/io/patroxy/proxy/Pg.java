@@ -99,12 +99,16 @@ public final class Pg {
         }
     }
 
+    /** Reads and discards the StartupMessage a client sends first. */
+    public static void skipStartup(Socket socket) throws IOException {
+        DataInputStream in = new DataInputStream(socket.getInputStream());
+        in.readFully(new byte[in.readInt() - 4]);
+    }
+
     /** A stub PostgreSQL: reads the StartupMessage, answers AUTH_OK_READY, then does {@code then}. */
     public static StubServer.Behaviour server(StubServer.Behaviour then) {
         return socket -> {
-            DataInputStream in = new DataInputStream(socket.getInputStream());
-            int len = in.readInt();
-            in.readFully(new byte[len - 4]);
+            skipStartup(socket);
             OutputStream out = socket.getOutputStream();
             out.write(AUTH_OK_READY);
             out.flush();

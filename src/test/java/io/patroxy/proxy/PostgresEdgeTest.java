@@ -191,8 +191,7 @@ class PostgresEdgeTest {
         AtomicInteger attempt = new AtomicInteger();
         start(socket -> {
             if (attempt.incrementAndGet() == 1) {
-                DataInputStream in = new DataInputStream(socket.getInputStream());
-                in.readFully(new byte[in.readInt() - 4]);
+                Pg.skipStartup(socket);
                 socket.getOutputStream().write(Pg.errorResponse("57P03", "the database system is shutting down"));
                 socket.close();
                 return;
@@ -234,8 +233,7 @@ class PostgresEdgeTest {
     @Test
     void anErrorAfterTheHoldIsPassedOnAsTheServerSaidIt() throws IOException {
         start(socket -> {
-            DataInputStream in = new DataInputStream(socket.getInputStream());
-            in.readFully(new byte[in.readInt() - 4]);
+            Pg.skipStartup(socket);
             socket.getOutputStream().write(Pg.errorResponse("28P01", "password authentication failed"));
             socket.close();
         }, Duration.ofSeconds(10));

@@ -26,7 +26,7 @@ $cluster up 2 >/dev/null
 $cluster haproxy-up >/dev/null
 PATROXY_MEMBERS=postgresql0=127.0.0.2:5432:8008,postgresql1=127.0.0.3:5432:8008 PATROXY_LISTEN_HOST=127.0.0.1 \
 PATROXY_LISTEN_PORT=6433 PATROXY_STATS_HOST=127.0.0.1 PATROXY_STATS_PORT=7300 PATROXY_MAXCONN=200 \
-  java -jar "$jar" >target/bench-patroxy.log 2>&1 &
+  java -Xms64m -Xmx256m -jar "$jar" >target/bench-patroxy.log 2>&1 &
 patroxy_pid=$!
 for _ in $(seq 1 120); do psql -h 127.0.0.1 -p 6433 -Atc 'select 1' >/dev/null 2>&1 && break; sleep 0.5; done
 leader_ip=$($cluster member-addr "$($cluster leader)")

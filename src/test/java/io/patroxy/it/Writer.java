@@ -21,9 +21,13 @@ final class Writer implements AutoCloseable {
     private final String url;
     private final String table;
     private final boolean newConnectionEachWrite;
-    /** Failed connection attempts: the client never got a session. */
+    private static final String ADMIN_SHUTDOWN = "57P01";
+    /** Failed connection attempts: the client never got a session (refused, timed out, cut off by the proxy). */
     final List<String> connectFailures = new CopyOnWriteArrayList<>();
-    /** Statements that failed on an established session (e.g. killed by a server shutting down). */
+    /**
+     * Work PostgreSQL itself killed in flight when it stopped: statements on an established session,
+     * and logins already past the proxy that the stopping server ended with 57P01.
+     */
     final List<String> statementFailures = new CopyOnWriteArrayList<>();
     private final Thread thread;
     final List<Ack> acks = new CopyOnWriteArrayList<>();
@@ -65,7 +69,13 @@ final class Writer implements AutoCloseable {
                     try {
                         c = DriverManager.getConnection(url, props());
                     } catch (SQLException e) {
-                        connectFailures.add(e.getSQLState() + " " + e.getMessage());
+                        if (ADMIN_SHUTDOWN.equals(e.getSQLState()) && !String.valueOf(e.getMessage()).contains("Patroxy")) {
+                            // PostgreSQL itself ended a connection that was already authenticating when it
+                            // began to shut down: killed in flight, like a statement, not refused
+                            statementFailures.add("during login: " + e.getSQLState() + " " + e.getMessage());
+                        } else {
+                            connectFailures.add(e.getSQLState() + " " + e.getMessage());
+                        }
                         throw e;
                     }
                 }

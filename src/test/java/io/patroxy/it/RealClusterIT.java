@@ -215,16 +215,20 @@ class RealClusterIT {
     @Order(6)
     void cleanStopOfTheLeaderClosesItsSessionsAndTheReplicaTakesOver() throws Exception {
         String old = cluster.leader();
-        try (Connection before = connect(patroxy.jdbcUrl())) {
-            assertThat(serverAddress(before)).isEqualTo(LocalCluster.address(old));
-            cluster.stop(old);
-            assertThatThrownBy(() -> serverAddress(before)).isInstanceOf(SQLException.class);
+        String promoted;
+        try {
+            try (Connection before = connect(patroxy.jdbcUrl())) {
+                assertThat(serverAddress(before)).isEqualTo(LocalCluster.address(old));
+                cluster.stop(old);
+                assertThatThrownBy(() -> serverAddress(before)).isInstanceOf(SQLException.class);
+            }
+            promoted = cluster.waitLeaderOtherThan(old, Duration.ofSeconds(90));
+            await("new sessions reach the new leader").atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                    .until(() -> LocalCluster.address(promoted).equals(serverAddress(patroxy.jdbcUrl())));
+        } finally {
+            cluster.start(old); // the next scenarios need both nodes, whatever happened here
+            cluster.waitHealthy();
         }
-        String promoted = cluster.waitLeaderOtherThan(old, Duration.ofSeconds(90));
-        await("new sessions reach the new leader").atMost(Duration.ofSeconds(30)).ignoreExceptions()
-                .until(() -> LocalCluster.address(promoted).equals(serverAddress(patroxy.jdbcUrl())));
-        cluster.start(old);
-        cluster.waitHealthy();
         assertThat(serverAddress(patroxy.jdbcUrl())).isEqualTo(LocalCluster.address(promoted));
     }
 

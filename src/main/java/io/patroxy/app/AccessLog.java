@@ -1,7 +1,5 @@
 package io.patroxy.app;
 
-import java.time.Duration;
-
 import org.jboss.logging.Logger;
 
 import io.patroxy.proxy.Session;
@@ -20,7 +18,7 @@ final class AccessLog {
         }
         LOG.infof("client=%s member=%s start=%s duration=%dms bytes_client_to_server=%d bytes_server_to_client=%d cause=%s",
                 address(s.client().remoteAddress()), s.member() == null ? "-" : s.member().name(), s.started(),
-                Duration.between(s.started(), java.time.Instant.now()).toMillis(),
+                s.elapsed().toMillis(),
                 s.clientToServerBytes(), s.serverToClientBytes(), s.cause().label());
     }
 

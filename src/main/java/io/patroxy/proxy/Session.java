@@ -72,8 +72,9 @@ public final class Session {
         return started;
     }
 
-    long elapsedNanos() {
-        return System.nanoTime() - startedNanos;
+    /** How long the session has lasted, by the monotonic clock. */
+    public java.time.Duration elapsed() {
+        return java.time.Duration.ofNanos(System.nanoTime() - startedNanos);
     }
 
     public long clientToServerBytes() {

@@ -24,8 +24,6 @@ public final class StubPatroni implements AutoCloseable {
     private volatile long timeline = 1;
     private volatile CountDownLatch release = new CountDownLatch(1);
     private final AtomicInteger requests = new AtomicInteger();
-    private final AtomicInteger inFlight = new AtomicInteger();
-    private final AtomicInteger maxInFlight = new AtomicInteger();
     private HttpServer server;
 
     public StubPatroni() throws IOException {
@@ -38,7 +36,6 @@ public final class StubPatroni implements AutoCloseable {
         s.setExecutor(Executors.newCachedThreadPool());
         s.createContext("/", exchange -> {
             requests.incrementAndGet();
-            maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
             try {
                 Mode m = mode;
                 if (m == Mode.HANG) {
@@ -59,8 +56,6 @@ public final class StubPatroni implements AutoCloseable {
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-            } finally {
-                inFlight.decrementAndGet();
             }
         });
         s.start();
@@ -86,10 +81,6 @@ public final class StubPatroni implements AutoCloseable {
 
     public int requests() {
         return requests.get();
-    }
-
-    public int maxInFlight() {
-        return maxInFlight.get();
     }
 
     /** Stops listening: checks now get "connection refused". */

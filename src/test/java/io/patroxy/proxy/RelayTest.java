@@ -3,7 +3,6 @@ package io.patroxy.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -295,11 +294,5 @@ class RelayTest {
         shutdown.get();
         assertThat(fx.onlyCause()).isEqualTo(CloseCause.CLIENT_CLOSED);
         fx = null;
-    }
-
-    static byte[] drain(InputStream in) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        in.transferTo(out);
-        return out.toByteArray();
     }
 }

@@ -1,7 +1,6 @@
 package io.patroxy.cluster;
 
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -28,7 +27,7 @@ public final class ClusterRegistry {
     public ClusterRegistry(List<MemberAddress> members, int fall, int rise, Clock clock) {
         List<MemberView> initial = new ArrayList<>();
         for (MemberAddress m : members) {
-            initial.add(new MemberView(m, MemberHealth.initial(fall, rise), null, 0, 0, clock.instant(), Duration.ZERO));
+            initial.add(MemberView.unchecked(m, MemberHealth.initial(fall, rise), clock.instant()));
         }
         view = new AtomicReference<>(new ClusterView(initial, null, false, false, clock.instant()));
     }
@@ -101,7 +100,7 @@ public final class ClusterRegistry {
                 LOG.warnf("leader: %s -> NONE: no member is UP, new sessions wait up to the hold, then are refused", was);
             } else {
                 LOG.warnf("leader: %s -> %s (timeline %d): new sessions go to %s", was == null ? "NONE" : was, now,
-                        after.leader().patroni().timeline(), now);
+                        after.leader().lastKnownTimeline(), now);
             }
         }
         if (after.splitBrain() && !before.splitBrain()) {
@@ -109,7 +108,7 @@ public final class ClusterRegistry {
                     after.describeMembers());
         }
         if (after.contested() && !after.splitBrain() && (!before.contested() || !Objects.equals(was, now))) {
-            LOG.warnf("%d members are UP at once; new sessions go to %s only (latest check passed, then highest timeline, then configuration order)",
+            LOG.warnf("%d members are UP at once; new sessions go to %s only (highest last-known timeline, then latest check passed, then configuration order)",
                     after.upCount(), now);
         }
     }

@@ -8,15 +8,17 @@ import java.util.Optional;
  * Which member new sessions go to: a pure function of the members' health.
  *
  * <p>With the seeds' config HAProxy routes to any member that is UP, and only the leader passes
- * {@code /primary}. When several are UP at once, sessions are never spread:
+ * {@code /primary}. When several are UP at once, sessions are never spread. Among the UP members:
  * <ol>
- *   <li>the old leader still "going down" while the new one has risen: the member whose latest
- *       check passed wins;</li>
- *   <li>two members pass {@code /primary} (a split brain): the higher Patroni timeline wins — it
- *       holds the newer promotion;</li>
- *   <li>two pass with the same known timeline: nobody wins; new sessions are held until it
- *       resolves ({@link Selection#splitBrain()});</li>
- *   <li>otherwise (no timeline reported), configuration order.</li>
+ *   <li>the higher <em>last-known</em> Patroni timeline wins: it holds the newer promotion. A
+ *       member's timeline survives its failed checks ({@link MemberView#lastKnownTimeline()}), so a
+ *       flaky check of the newer primary ("UP 2/3") never hands the lead to the older one; an
+ *       unknown timeline is the lowest;</li>
+ *   <li>on equal timelines, if both passed their latest check, it is a split brain: nobody wins,
+ *       new sessions are held until it resolves ({@link Selection#splitBrain()});</li>
+ *   <li>otherwise the member whose latest check passed (the old leader still "going down" on the
+ *       same timeline loses to one that passes);</li>
+ *   <li>then configuration order.</li>
  * </ol>
  */
 public final class LeaderSelector {
@@ -26,8 +28,8 @@ public final class LeaderSelector {
     }
 
     private static final Comparator<MemberView> PREFERENCE = Comparator
-            .comparing(MemberView::lastCheckPassed).reversed()
-            .thenComparing(Comparator.comparingLong((MemberView m) -> m.patroni().timeline()).reversed());
+            .comparingLong(MemberView::lastKnownTimeline).reversed()
+            .thenComparing(Comparator.comparing(MemberView::lastCheckPassed).reversed());
 
     private LeaderSelector() {
     }
@@ -41,9 +43,8 @@ public final class LeaderSelector {
         if (up.size() > 1) {
             MemberView first = up.get(0);
             MemberView second = up.get(1);
-            boolean bothPass = first.lastCheckPassed() && second.lastCheckPassed();
-            long timeline = first.patroni().timeline();
-            if (bothPass && timeline >= 0 && timeline == second.patroni().timeline()) {
+            if (first.lastCheckPassed() && second.lastCheckPassed()
+                    && first.lastKnownTimeline() == second.lastKnownTimeline()) {
                 return new Selection(Optional.empty(), true, true);
             }
         }

@@ -16,9 +16,17 @@ import io.patroxy.health.PatroniStatus;
  * @param downTransitions   UP → DOWN transitions so far (HAProxy's {@code chkdown})
  * @param lastChange        when the member last went UP or DOWN (or was first seen)
  * @param downtimeBefore    DOWN time accumulated before {@code lastChange}
+ * @param lastKnown         what the latest check that reported a Patroni status said: it survives
+ *                          failed checks, which report none ({@link PatroniStatus#UNKNOWN} until one did)
  */
 public record MemberView(MemberAddress address, MemberHealth health, CheckOutcome lastCheck,
-        long checkFailures, long downTransitions, Instant lastChange, Duration downtimeBefore) {
+        long checkFailures, long downTransitions, Instant lastChange, Duration downtimeBefore,
+        PatroniStatus lastKnown) {
+
+    /** A member not checked yet. */
+    static MemberView unchecked(MemberAddress address, MemberHealth initial, Instant at) {
+        return new MemberView(address, initial, null, 0, 0, at, Duration.ZERO, PatroniStatus.UNKNOWN);
+    }
 
     public String name() {
         return address.name();
@@ -34,6 +42,11 @@ public record MemberView(MemberAddress address, MemberHealth health, CheckOutcom
 
     public PatroniStatus patroni() {
         return lastCheck == null ? PatroniStatus.UNKNOWN : lastCheck.patroni();
+    }
+
+    /** The timeline of {@link #lastKnown()}, -1 when no check ever reported one: the leader selector's first key. */
+    public long lastKnownTimeline() {
+        return lastKnown.timeline();
     }
 
     /** "postgresql1 DOWN (L7STS 503, replica)" */
@@ -70,6 +83,7 @@ public record MemberView(MemberAddress address, MemberHealth health, CheckOutcom
         return new MemberView(address, after, outcome,
                 checkFailures + (outcome.passed() ? 0 : 1),
                 downTransitions + (health.isUp() && !after.isUp() ? 1 : 0),
-                changed ? at : lastChange, downtime);
+                changed ? at : lastChange, downtime,
+                outcome.patroni().timeline() >= 0 ? outcome.patroni() : lastKnown);
     }
 }

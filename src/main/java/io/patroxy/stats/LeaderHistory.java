@@ -12,6 +12,7 @@ import java.util.Optional;
 
 import io.patroxy.cluster.ClusterListener;
 import io.patroxy.cluster.ClusterView;
+import io.patroxy.cluster.MemberView;
 
 /**
  * Who the cluster's leader was over time, for the stats page and metrics: the last changes (old →
@@ -81,7 +82,7 @@ public final class LeaderHistory implements ClusterListener {
             leaderSince = at;
             elections++;
         }
-        long timeline = view.leaderMember().map(m -> m.patroni().timeline()).orElse(-1L);
+        long timeline = view.leaderMember().map(MemberView::lastKnownTimeline).orElse(-1L);
         changes.addFirst(new Change(at, leader, now, timeline, without));
         if (changes.size() > capacity) {
             changes.removeLast();

@@ -77,7 +77,7 @@ public final class StatsSnapshots {
                         c.withoutLeader() == null ? null : c.withoutLeader().toMillis()))
                 .toList();
         return new StatsSnapshot.Leadership(view.leaderName().orElse(null),
-                view.leaderMember().map(m -> m.patroni().timeline()).orElse(-1L), view.contested(),
+                view.leaderMember().map(MemberView::lastKnownTimeline).orElse(-1L), view.contested(),
                 leaders.leaderlessSince().orElse(null), leaders.leaderlessTotal(now).toSeconds(),
                 leaders.elections(), leaders.losses(), changes);
     }

@@ -4,6 +4,7 @@ import static io.patroxy.cluster.Views.T0;
 import static io.patroxy.cluster.Views.primary;
 import static io.patroxy.cluster.Views.refused;
 import static io.patroxy.cluster.Views.replica;
+import static io.patroxy.cluster.Views.timedOut;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -91,11 +92,37 @@ class ClusterRegistryTest {
     }
 
     @Test
-    void withoutTimelinesEqualCandidatesFallBackToConfigurationOrder() {
+    void twoPassingMembersWithoutAnyTimelineAreASplitBrainToo() {
         registry.record("n1", io.patroxy.health.CheckOutcomes.fromResponse(200, "", Duration.ofMillis(1), T0));
         registry.record("n0", io.patroxy.health.CheckOutcomes.fromResponse(200, "", Duration.ofMillis(1), T0));
+        assertThat(registry.view().leader()).isNull();
+        assertThat(registry.view().splitBrain()).isTrue();
+    }
+
+    /** Issue 9, failure 2: a flaky check of the newer primary never hands the lead to the older one. */
+    @Test
+    void aFlakyCheckOfTheNewerPrimaryKeepsItsLeadOverTheOlderPrimary() {
+        registry.record("n0", primary(5, 0));
+        registry.record("n1", primary(6, 0));
+        assertThat(registry.view().leaderName()).contains("n1");
+        registry.record("n1", timedOut(3)); // UP 2/3: its latest check failed, its timeline is still known
+        registry.record("n0", primary(5, 3));
+        assertThat(registry.view().leaderName()).contains("n1");
+        registry.record("n1", timedOut(6)); // UP 1/3
+        registry.record("n0", primary(5, 6));
+        assertThat(registry.view().leaderName()).contains("n1");
+        assertThat(registry.view().member("n1").orElseThrow().lastKnownTimeline()).isEqualTo(6);
+        registry.record("n1", timedOut(9)); // DOWN: only now may the older primary lead
         assertThat(registry.view().leaderName()).contains("n0");
+    }
+
+    @Test
+    void onEqualTimelinesTheMemberWhoseLatestCheckPassedWins() {
+        registry.record("n0", primary(3, 0));
+        registry.record("n1", primary(3, 0)); // split brain
+        registry.record("n0", timedOut(3)); // n0 UP 2/3, latest check failed
         assertThat(registry.view().splitBrain()).isFalse();
+        assertThat(registry.view().leaderName()).contains("n1");
     }
 
     @Test

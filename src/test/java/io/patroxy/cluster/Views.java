@@ -23,6 +23,11 @@ final class Views {
         return CheckOutcomes.fromResponse(503, "{\"role\":\"replica\",\"timeline\":1}", Duration.ofMillis(3), T0.plusSeconds(atSecond));
     }
 
+    static CheckOutcome timedOut(long atSecond) {
+        return new CheckOutcome(io.patroxy.health.CheckStatus.L7TOUT, -1, Duration.ofSeconds(5), "timeout",
+                io.patroxy.health.PatroniStatus.UNKNOWN, T0.plusSeconds(atSecond));
+    }
+
     static CheckOutcome refused(long atSecond) {
         return CheckOutcomes.fromError(new java.net.ConnectException("Connection refused"), Duration.ofMillis(1), T0.plusSeconds(atSecond));
     }

@@ -1,0 +1,90 @@
+package io.patroxy.cluster;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The routing invariant, written once, as pure functions of cluster snapshots:
+ *
+ * <blockquote>While a leader L is known, no session is connecting to, handshaking with or relaying
+ * to any member other than L for longer than one event-loop turn after the snapshot that made L
+ * leader. While no leader is known, no new session is routed, and a relaying session is closed
+ * when its member goes DOWN or another member becomes leader.</blockquote>
+ *
+ * <p>{@link #verdict} says, for one member in one snapshot, what may happen to the sessions on it;
+ * {@link #changes} says, from one snapshot to the next, whose sessions must be told. A session
+ * told applies the verdict of the snapshot current when it handles the news on its own event loop,
+ * so a late or repeated notice can never drop a session that may stay.
+ */
+public final class DropPolicy {
+
+    /** What a member's sessions may do. */
+    public enum Verdict {
+        /** The leader: sessions connect, handshake and relay there. */
+        ROUTE,
+        /** No leader is known and this member is UP: relaying sessions stay, handshakes step back and wait. */
+        KEEP_RELAYING,
+        /** Marked DOWN: every session on it goes (HAProxy's {@code on-marked-down shutdown-sessions}). */
+        MEMBER_DOWN,
+        /** Another member leads: every session on this one goes. */
+        LEADER_CHANGED;
+
+        /** Whether a session that already relays on the member must be closed. */
+        public boolean dropsRelaying() {
+            return this == MEMBER_DOWN || this == LEADER_CHANGED;
+        }
+    }
+
+    /** A member whose verdict changed from one snapshot to the next. */
+    public record Change(String member, Verdict verdict, String why) {
+    }
+
+    private DropPolicy() {
+    }
+
+    public static Verdict verdict(ClusterView view, String member) {
+        MemberView leader = view.leader();
+        if (leader != null && leader.name().equals(member)) {
+            return Verdict.ROUTE;
+        }
+        MemberView m = view.member(member).orElse(null);
+        if (m == null || !m.isUp()) {
+            return Verdict.MEMBER_DOWN;
+        }
+        return leader != null ? Verdict.LEADER_CHANGED : Verdict.KEEP_RELAYING;
+    }
+
+    /** Whether a session not relaying yet may go on with {@code member}: only the leader. */
+    public static boolean mayRoute(ClusterView view, String member) {
+        return verdict(view, member) == Verdict.ROUTE;
+    }
+
+    /** What a client whose session is dropped from {@code member} is told, after "terminating connection because ". */
+    public static String why(ClusterView view, String member) {
+        return switch (verdict(view, member)) {
+            case MEMBER_DOWN -> "member " + member + " was marked DOWN by Patroxy ("
+                    + view.member(member).map(MemberView::lastCheckSummary).orElse("not a member") + ")";
+            case LEADER_CHANGED -> "the leader moved from " + member + " to " + view.leaderName().orElseThrow() + " (Patroxy)";
+            case KEEP_RELAYING -> "no leader is known in cluster " + view.scope() + " (Patroxy)";
+            case ROUTE -> member + " is the leader";
+        };
+    }
+
+    /**
+     * The members whose verdict differs between {@code before} and {@code after}: their sessions
+     * must be told. Comparing verdicts member by member, not leaders, means no path through the
+     * snapshots (leader → none → another leader, a split brain, a flap) skips a drop.
+     */
+    public static List<Change> changes(ClusterView before, ClusterView after) {
+        List<Change> changes = new ArrayList<>();
+        for (MemberView m : after.members()) {
+            Verdict was = verdict(before, m.name());
+            Verdict now = verdict(after, m.name());
+            if (!Objects.equals(was, now)) {
+                changes.add(new Change(m.name(), now, why(after, m.name())));
+            }
+        }
+        return changes;
+    }
+}

@@ -47,7 +47,7 @@ public class Patroxy {
                 settings.check().path(), settings.check().interval(), settings.check().fall(), settings.check().rise(),
                 settings.check().timeout());
         cluster = new ClusterRegistry(settings.members(), settings.check().fall(), settings.check().rise(), Clock.systemUTC());
-        sessions = new SessionRegistry(settings.members(), settings.proxy().maxconn(), AccessLog::log);
+        sessions = new SessionRegistry(settings.members(), settings.proxy().maxconn(), cluster::view, AccessLog::log);
         cluster.addListener(sessions);
         HoldQueue holds = new HoldQueue(settings.proxy().holdQueue());
         cluster.addListener(holds);
@@ -56,12 +56,19 @@ public class Patroxy {
         checks = HealthChecks.start(vertx, settings.members(), settings.check(), settings.proxy().connectTimeout(), cluster);
     }
 
+    /**
+     * Stop accepting, the grace period (checks and drops still running: a failover during it
+     * still drops the sessions on the old leader), close the sessions left, then stop the checks.
+     */
     void onStop(@Observes ShutdownEvent event) {
-        if (checks != null) {
-            checks.stop();
-        }
-        if (proxy != null) {
-            proxy.shutdown(settings.proxy().shutdownGrace());
+        try {
+            if (proxy != null) {
+                proxy.shutdown(settings.proxy().shutdownGrace());
+            }
+        } finally {
+            if (checks != null) {
+                checks.stop();
+            }
         }
     }
 

@@ -16,94 +16,98 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.patroxy.cluster.ClusterView;
+import io.patroxy.cluster.DropPolicy;
 import io.patroxy.cluster.MemberView;
 import io.patroxy.config.MemberAddress;
 import io.patroxy.pgwire.ErrorResponse;
 import io.patroxy.pgwire.FirstMessage;
 import io.patroxy.pgwire.ServerFraming;
+import io.patroxy.proxy.Session.State;
 
 /**
- * A client connection until it is relayed: reads the client's first message within PostgreSQL's
- * bounds, answers or relays encryption requests, routes cancel requests, holds the client while
- * no leader is known, connects to the leader on the client's own event loop, and retries the
- * kept StartupMessage on the leader when a server fails it before authentication. Then it hands
- * both pipelines over to {@link RelayHandler}s.
+ * Drives a {@link Session} through the states before RELAYING (see the diagram on Session): reads
+ * the client's first message within PostgreSQL's bounds, waits for a leader ({@link LeaderWait}),
+ * and tries one {@link ServerAttempt} at a time, retrying the kept StartupMessage when a server
+ * fails it before authentication. Then it hands both pipelines over to {@link RelayHandler}s.
  *
- * <pre>
- * FIRST ──SSL/GSS, leader known──▶ NEGOTIATING ──'N'──▶ STARTUP ──▶ AWAIT_FIRST ──▶ relay (plain)
- *   │                                    └──'S'/'G'──▶ relay (opaque)
- *   ├──SSL/GSS, no leader: answer 'N'──▶ STARTUP ──▶ (HOLDING) ──▶ CONNECTING ──▶ AWAIT_FIRST
- *   ├──Startup──▶ (HOLDING) ──▶ CONNECTING ──▶ AWAIT_FIRST ──57P01/57P03, reset──▶ CONNECTING again
- *   └──Cancel──▶ to the member of the cancelled session, or dropped
- * </pre>
- * Nothing is read from the client while a server is being found (AUTO_READ is off; reads are asked
- * for one at a time), so at most one bounded first message is ever buffered.
+ * <p>The routing invariant: a session is
+ * registered on its member <em>before</em> it connects, and it may begin relaying only in
+ * {@link #startRelay} after {@link DropPolicy#mayRoute} says, in that same event-loop turn, that
+ * the member is still the leader. Any change before that reaches it through the session's door
+ * ({@link #handle}) and abandons the attempt.
+ *
+ * <p>Nothing is read from the client while a server is being found (AUTO_READ is off; reads are
+ * asked for one at a time), so at most one bounded first message is ever buffered.
  */
 final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     private static final Logger LOG = Logger.getLogger(FrontendHandler.class);
-    /** Pause before trying the leader again after a failed connect or handshake. */
-    static final long RETRY_DELAY_MILLIS = 250;
     /** How long a client refused for maxconn may take to send its startup packet and read why. */
     static final long REFUSED_CLIENT_GRACE_SECONDS = 5;
     /** Most a server's first message may take before it is passed on unexamined. */
     static final int MAX_FIRST_SERVER_MESSAGE = 16 * 1024;
-
-    private enum Phase { FIRST, STARTUP, HOLDING, CONNECTING, NEGOTIATING, AWAIT_FIRST, DONE }
+    private static final byte[] DECLINE = {'N'};
 
     private final ProxyContext px;
     private ChannelHandlerContext ctx;
-    private Session session;
-    private Phase phase = Phase.FIRST;
+    private Session session; // null: over maxconn, answered after the startup packet
     private ByteBuf clientIn;
-    private ByteBuf serverIn;
     private FirstMessage.Startup startup;
     private int encryptionRequest;
-    private Channel server;
-    private MemberAddress member;
-    private long deadlineNanos;
-    private int attempts;
+    private ServerAttempt attempt;
+    private LeaderWait wait;
     private boolean clientInputClosed;
-    private ScheduledFuture<?> timer;
-    private final Runnable wake = () -> ctx.executor().execute(this::onLeaderKnown);
+    private boolean over; // a client refused for maxconn has been answered
+    private ScheduledFuture<?> maxconnTimer;
 
     FrontendHandler(ProxyContext px) {
         this.px = px;
     }
 
-    // ---------------------------------------------------------------- client side
+    private State state() {
+        return session == null ? (over ? State.CLOSED : State.GREETING) : session.state();
+    }
+
+    // ---------------------------------------------------------------- the client's first messages
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         clientIn = ctx.alloc().buffer(256);
-        session = px.sessions().admit(ctx.channel()); // null: maxconn reached, answered after the startup packet
-        deadlineNanos = System.nanoTime() + px.settings().holdTimeout().toNanos();
+        session = px.sessions().admit(ctx.channel());
         if (session == null) {
             // not a session: it may not linger past maxconn waiting to be told so
-            timer = ctx.executor().schedule(() -> quit(CloseCause.MAXCONN), REFUSED_CLIENT_GRACE_SECONDS, TimeUnit.SECONDS);
+            maxconnTimer = ctx.executor().schedule(() -> quit(CloseCause.MAXCONN), REFUSED_CLIENT_GRACE_SECONDS, TimeUnit.SECONDS);
+        } else {
+            session.frontend(this);
+            wait = new LeaderWait(px, session, this, ctx.executor());
         }
         ctx.read();
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof ByteBuf buf) || phase == Phase.DONE) {
+        if (!(msg instanceof ByteBuf buf) || state() == State.CLOSED) {
             ReferenceCountUtil.release(msg);
             return;
         }
         clientIn.writeBytes(buf);
         buf.release();
-        if (phase == Phase.FIRST || phase == Phase.STARTUP) {
+        if (readsClient()) {
             onClientBytes();
         } else if (clientIn.readableBytes() > FirstMessage.MAX_LENGTH) {
             refuse(CloseCause.PROTOCOL_ERROR, ErrorResponse.PROTOCOL_VIOLATION, "client sent data before the server answered");
         }
     }
 
+    private boolean readsClient() {
+        State s = state();
+        return s == State.GREETING || s == State.AWAITING_STARTUP;
+    }
+
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (phase == Phase.FIRST || phase == Phase.STARTUP) {
+        if (readsClient()) {
             ctx.read(); // still waiting for the rest of the first message
         }
     }
@@ -113,32 +117,29 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (m == null) {
             return;
         }
+        clientIn.discardReadBytes();
         if (m instanceof FirstMessage.Malformed bad) {
             refuse(CloseCause.PROTOCOL_ERROR, ErrorResponse.PROTOCOL_VIOLATION, bad.reason());
         } else if (m instanceof FirstMessage.CancelRequest cancel) {
             forwardCancel(cancel);
         } else if (m instanceof FirstMessage.EncryptionRequest enc) {
             MemberView leader = px.view().get().leader();
-            if (phase == Phase.FIRST && session != null && leader != null) {
-                phase = Phase.CONNECTING; // relay the request: end-to-end TLS stays the server's business
+            if (state() == State.GREETING && session != null && leader != null) {
+                // relay the request: end-to-end TLS stays the server's business
                 encryptionRequest = enc.gss() ? FirstMessage.GSSENC_REQUEST : FirstMessage.SSL_REQUEST;
-                clientIn.discardReadBytes();
                 connect(leader.address());
             } else {
-                // no leader (or refusing anyway): decline encryption ourselves, then read the StartupMessage
-                phase = Phase.STARTUP;
-                clientIn.discardReadBytes();
-                ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
-                onClientBytes();
+                decline(); // no leader (or refusing anyway): decline encryption ourselves
+                onClientBytes(); // the StartupMessage may be here already
             }
+        } else if (session == null) {
+            over = true;
+            refuse(CloseCause.MAXCONN, ErrorResponse.TOO_MANY_CONNECTIONS,
+                    "sorry, too many clients already: Patroxy's maxconn of " + px.settings().maxconn() + " is reached");
         } else {
             startup = (FirstMessage.Startup) m;
-            clientIn.discardReadBytes();
-            if (session == null) {
-                refuse(CloseCause.MAXCONN, ErrorResponse.TOO_MANY_CONNECTIONS,
-                        "sorry, too many clients already: Patroxy's maxconn of " + px.settings().maxconn() + " is reached");
-            } else if (server != null) {
-                phase = Phase.AWAIT_FIRST; // after the server declined encryption on this connection
+            if (attempt != null && attempt.channel() != null) {
+                session.to(State.AWAITING_SERVER); // the server declined encryption on this connection
                 sendStartup();
             } else {
                 route();
@@ -146,65 +147,60 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    // ---------------------------------------------------------------- routing and the hold
+    /** Answers an encryption request with Patroxy's own 'N'; the StartupMessage comes next, in the clear. */
+    private void decline() {
+        if (session != null) {
+            session.to(State.AWAITING_STARTUP);
+        }
+        ctx.writeAndFlush(Unpooled.wrappedBuffer(DECLINE));
+        ctx.read();
+    }
+
+    // ---------------------------------------------------------------- routing, the one door, the hold
 
     /** Connects to the leader, or waits for one within the hold. */
     private void route() {
-        if (phase == Phase.DONE) {
-            return;
-        }
         MemberView leader = px.view().get().leader();
         if (leader != null) {
-            phase = Phase.CONNECTING;
             connect(leader.address());
-            return;
+        } else {
+            wait.hold(false);
         }
-        hold(false);
     }
 
-    /** Waits for a leader (or, with {@code retrySoon}, retries shortly) until the hold's deadline. */
-    private void hold(boolean retrySoon) {
-        long left = deadlineNanos - System.nanoTime();
-        boolean retriesLeft = retrySoon && attempts <= px.settings().retries();
-        if (left <= 0 && !retriesLeft) {
-            giveUp();
+    /** An event through the session's door, on the event loop, before relaying: decided by the snapshot current now. */
+    void handle(Session.Event event) {
+        if (event == Session.Event.SHUTDOWN) {
+            refuse(CloseCause.SHUTDOWN, ErrorResponse.ADMIN_SHUTDOWN, "Patroxy is shutting down");
             return;
         }
-        if (phase != Phase.HOLDING) {
-            if (!px.holds().offer(wake)) {
-                refuse(CloseCause.NO_LEADER, ErrorResponse.CANNOT_CONNECT_NOW, noLeaderMessage() + "; and "
-                        + px.settings().holdQueue() + " clients are already waiting");
-                return;
-            }
-            if (attempts == 0) {
-                px.sessions().countHeld();
-            }
-            phase = Phase.HOLDING;
+        if (state() == State.HOLDING) {
+            onLeader();
+        } else if (attempt != null && !DropPolicy.mayRoute(px.view().get(), attempt.member().name())) {
+            abandonAttempt(); // its member went down or lost the lead: try the leader instead
+            onLeader(); // at once when one is known (a switchover costs the client nothing)
         }
-        long delay = retrySoon ? TimeUnit.MILLISECONDS.toNanos(RETRY_DELAY_MILLIS) : left;
-        cancelTimer();
-        timer = ctx.executor().schedule(retrySoon ? this::onLeaderKnown : this::giveUp, delay, TimeUnit.NANOSECONDS);
     }
 
-    private void onLeaderKnown() {
-        if (phase != Phase.HOLDING) {
+    /** Called when a leader may be known (woken or the retry pause is over). */
+    void onLeader() {
+        if (state() != State.HOLDING) {
             return;
         }
         if (px.view().get().leader() == null) {
-            hold(false);
+            wait.hold(false);
             return;
         }
-        px.holds().remove(wake);
-        cancelTimer();
-        phase = Phase.FIRST; // any non-HOLDING phase: route() decides
+        wait.leave();
         route();
     }
 
-    private void giveUp() {
-        px.holds().remove(wake);
+    /** The hold is over without a server. */
+    void giveUp() {
+        wait.leave();
         ClusterView view = px.view().get();
         if (view.leader() == null) {
-            refuse(CloseCause.NO_LEADER, ErrorResponse.CANNOT_CONNECT_NOW, noLeaderMessage());
+            refuse(CloseCause.NO_LEADER, ErrorResponse.CANNOT_CONNECT_NOW, view.noLeaderMessage());
         } else {
             MemberAddress m = view.leader().address();
             refuse(CloseCause.CONNECT_FAILED, ErrorResponse.CONNECTION_FAILURE, "could not connect to leader " + m.name()
@@ -213,220 +209,224 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private String noLeaderMessage() {
-        return px.view().get().noLeaderMessage();
+    /** The hold queue is full. */
+    void holdQueueFull() {
+        refuse(CloseCause.NO_LEADER, ErrorResponse.CANNOT_CONNECT_NOW, px.view().get().noLeaderMessage() + "; and "
+                + px.settings().holdQueue() + " clients are already waiting");
     }
 
-    // ---------------------------------------------------------------- the server connection
+    // ---------------------------------------------------------------- one server attempt at a time
 
     private void connect(MemberAddress target) {
-        attempts++;
-        member = target;
-        Channel client = ctx.channel();
-        Upstream.connect(px, client, target, new ServerHandshake(this)).addListener((ChannelFuture f) -> {
-            if (phase == Phase.DONE || session.isClosed()) {
-                f.channel().close(); // the client left while we were connecting
-                return;
-            }
-            if (!f.isSuccess()) {
-                px.sessions().connectFailed(target);
-                LOG.debugf("%s: connect to %s failed (%s), attempt %d", session, target.name(), f.cause().getMessage(), attempts);
-                retryLater("connect to " + target.name() + " failed: " + f.cause().getMessage());
-                return;
-            }
-            server = f.channel();
-            px.sessions().register(session, server, target);
-            session.handshakeDrop(this::abandonServer);
-            if (!target.name().equals(px.view().get().leaderName().orElse(null))) {
-                abandonServer(); // the leader moved while we connected
-                return;
-            }
-            if (startup == null) {
-                phase = Phase.NEGOTIATING; // pass on the client's SSLRequest / GSSENCRequest
-                server.writeAndFlush(server.alloc().buffer(8).writeInt(8).writeInt(encryptionRequest));
-            } else {
-                phase = Phase.AWAIT_FIRST;
-                sendStartup();
-            }
-            server.read();
-        });
+        session.to(State.CONNECTING);
+        wait.attempted();
+        attempt = new ServerAttempt(this, target);
+        px.sessions().route(session, target); // first routed, then the view is read: see the class comment
+        if (DropPolicy.mayRoute(px.view().get(), target.name())) {
+            attempt.connect(px.connector(), ctx.channel());
+        } else {
+            abandonAttempt(); // the snapshot changed between reading the leader and routing to it
+        }
+    }
+
+    void onConnected(ServerAttempt a, ChannelFuture f) {
+        if (a != attempt) {
+            return;
+        }
+        if (!f.isSuccess()) {
+            px.sessions().connectFailed(a.member());
+            LOG.debugf("%s: connect to %s failed (%s), attempt %d", session, a.member().name(), f.cause().getMessage(), wait.attempts());
+            abandonAttempt();
+        } else if (!DropPolicy.mayRoute(px.view().get(), a.member().name())) {
+            abandonAttempt(); // the leader moved while we connected
+        } else if (startup == null) {
+            session.to(State.NEGOTIATING); // pass on the client's SSLRequest / GSSENCRequest
+            a.channel().writeAndFlush(a.channel().alloc().buffer(8).writeInt(8).writeInt(encryptionRequest));
+            a.read();
+        } else {
+            session.to(State.AWAITING_SERVER);
+            sendStartup();
+        }
     }
 
     private void sendStartup() {
-        serverIn = ctx.alloc().buffer(256);
-        server.writeAndFlush(Unpooled.wrappedBuffer(startup.packet()));
-        server.read();
+        attempt.channel().writeAndFlush(Unpooled.wrappedBuffer(startup.packet()));
+        if (attempt.received() != null && attempt.received().isReadable()) {
+            onServerBytes(attempt); // it spoke before the StartupMessage (a FATAL while stopping, say)
+        } else {
+            attempt.read();
+        }
     }
 
-    /** Retries within the hold (or the retries when there is no hold), else refuses. */
-    private void retryLater(String why) {
-        if (startup == null) {
-            // an encryption request still waits for its answer, and clients do not wait long for it
-            // (pgjdbc gives up after 5 s): answer 'N' ourselves, as with no leader, and hold the
-            // StartupMessage that follows instead
-            ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
-            phase = Phase.STARTUP;
-            ctx.read();
+    /** Bytes from the current attempt's server, kept in {@link ServerAttempt#received()}. */
+    void onServerBytes(ServerAttempt a) {
+        if (a != attempt) {
             return;
         }
-        if (attempts > px.settings().retries() && System.nanoTime() >= deadlineNanos) {
-            LOG.warnf("%s: giving up after %d attempts: %s", session, attempts, why);
+        ByteBuf in = a.received();
+        switch (state()) {
+            case NEGOTIATING -> {
+                byte answer = in.getByte(in.readerIndex());
+                if (answer == 'S' || answer == 'G') {
+                    startRelay(null); // encrypted: relayed opaquely from here on
+                } else if (answer == 'N') {
+                    in.skipBytes(1); // what follows stays kept for after the StartupMessage
+                    decline();
+                    a.read();
+                } else {
+                    startRelay(new ServerFraming()); // an error instead of an answer: pass it on
+                }
+            }
+            case AWAITING_STARTUP -> {
+                if (in.readableBytes() > MAX_FIRST_SERVER_MESSAGE) {
+                    abandonAttempt(); // chatter before the StartupMessage: not a server to keep
+                } else {
+                    a.read();
+                }
+            }
+            case AWAITING_SERVER -> onServerFirstMessage(a, in);
+            default -> { }
         }
-        hold(true);
+    }
+
+    private void onServerFirstMessage(ServerAttempt a, ByteBuf in) {
+        String sqlState = ServerFraming.firstMessageError(in, MAX_FIRST_SERVER_MESSAGE);
+        if (sqlState == null) {
+            a.read();
+        } else if ((sqlState.equals(ErrorResponse.CANNOT_CONNECT_NOW) || sqlState.equals(ErrorResponse.ADMIN_SHUTDOWN))
+                && wait.withinHold()) {
+            LOG.debugf("%s: %s answered %s before authentication; retrying on the leader", session, a.member().name(), sqlState);
+            abandonAttempt();
+        } else {
+            startRelay(new ServerFraming());
+        }
+    }
+
+    /** The current attempt's server ended or failed before relaying. */
+    void onServerGone(ServerAttempt a) {
+        if (a == attempt) {
+            abandonAttempt(); // reset or closed before the client's session began there: go on elsewhere
+        }
     }
 
     /**
-     * Drops the server connection of a handshake that cannot go on there (it died, or its member
-     * went down or lost the lead) and carries on without it: nothing the client sent so far is lost.
+     * Gives up the current server and carries on without it: nothing the client sent so far is
+     * lost. An encryption request still waiting gets Patroxy's own 'N' (clients do not wait long
+     * for it: pgjdbc gives up after 5 s) and the StartupMessage that follows is held instead.
      */
-    private void abandonServer() {
-        if (phase == Phase.DONE || server == null) {
-            return;
-        }
-        Channel s = server;
-        server = null;
-        s.pipeline().remove("handshake");
-        s.close();
-        px.sessions().unregister(session);
-        session.handshakeDrop(null);
-        if (serverIn != null) {
-            serverIn.release();
-            serverIn = null;
-        }
-        switch (phase) {
-            case NEGOTIATING -> {
-                // the encryption request got no answer: give Patroxy's own, as when no leader is known
-                ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
-                phase = Phase.STARTUP;
-                ctx.read();
+    private void abandonAttempt() {
+        ServerAttempt a = attempt;
+        attempt = null;
+        a.abandon();
+        px.sessions().unroute(session);
+        switch (state()) {
+            case AWAITING_STARTUP, CLOSED -> { } // the StartupMessage will be routed afresh when it comes
+            default -> {
+                if (startup == null) {
+                    decline();
+                } else {
+                    wait.hold(true);
+                }
             }
-            case STARTUP -> {
-                // waiting for the StartupMessage: it will be routed afresh when it comes
-            }
-            default -> retryLater("handshake with " + (member == null ? "?" : member.name()) + " failed");
         }
     }
 
-    /** Bytes from the server during the handshake (see {@link ServerHandshake}). */
-    void onServerBytes(Channel from, ByteBuf buf) {
-        if (from != server) {
-            buf.release(); // an abandoned server
+    /** The one place a session begins relaying: only on the leader of the snapshot current now. */
+    private void startRelay(ServerFraming framing) {
+        if (!DropPolicy.mayRoute(px.view().get(), attempt.member().name())) {
+            abandonAttempt();
             return;
         }
-        if (phase == Phase.NEGOTIATING) {
-            byte answer = buf.getByte(buf.readerIndex());
-            if (answer == 'S' || answer == 'G') {
-                startRelay(buf, null); // encrypted: relayed opaquely from here on
-            } else if (answer == 'N') {
-                buf.skipBytes(1);
-                ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
-                buf.release();
-                phase = Phase.STARTUP;
-                ctx.read(); // the client's StartupMessage (or another request) comes next, in the clear
-            } else {
-                startRelay(buf, new ServerFraming()); // an error instead of an answer: pass it on
-            }
-            return;
-        }
-        serverIn.writeBytes(buf);
-        buf.release();
-        String state = ServerFraming.firstMessageError(serverIn, MAX_FIRST_SERVER_MESSAGE);
-        if (state == null) {
-            server.read();
-            return;
-        }
-        if ((state.equals(ErrorResponse.CANNOT_CONNECT_NOW) || state.equals(ErrorResponse.ADMIN_SHUTDOWN))
-                && System.nanoTime() < deadlineNanos) {
-            LOG.debugf("%s: %s answered %s before authentication; retrying on the leader", session, member.name(), state);
-            abandonServer();
-            return;
-        }
-        ByteBuf first = serverIn;
-        serverIn = null;
-        startRelay(first, new ServerFraming());
-    }
-
-    /** The server channel ended or failed during the handshake. */
-    void onServerGone(Channel from) {
-        if (from != server) {
-            return;
-        }
-        if (phase == Phase.AWAIT_FIRST || phase == Phase.NEGOTIATING || phase == Phase.STARTUP) {
-            abandonServer(); // reset or closed before the client's session began there: go on elsewhere
-        }
-    }
-
-    private void startRelay(ByteBuf firstServerBytes, ServerFraming framing) {
-        phase = Phase.DONE;
-        cancelTimer();
+        wait.leave();
         Channel client = ctx.channel();
-        session.relaying(framing);
+        Channel server = attempt.channel();
+        ByteBuf first = attempt.takeReceived(client);
+        attempt = null;
+        session.relaying(server, framing, px.sessions().relayStarted(session));
         session.countRelayed(true, (encryptionRequest != 0 ? 8 : 0) + (startup != null ? startup.packet().length : 0));
-        session.serverBytes(firstServerBytes);
-        session.countRelayed(false, firstServerBytes.readableBytes());
-        client.writeAndFlush(firstServerBytes);
+        session.serverBytes(first);
+        session.countRelayed(false, first.readableBytes());
+        client.writeAndFlush(first);
         if (clientIn.isReadable()) {
             session.countRelayed(true, clientIn.readableBytes());
             server.writeAndFlush(clientIn.retainedSlice());
         }
-        server.pipeline().replace("handshake", "relay", new RelayHandler(session, false));
-        ctx.pipeline().replace(this, "relay", new RelayHandler(session, true));
+        server.pipeline().replace("handshake", "relay", RelayHandler.serverToClient(session));
+        ctx.pipeline().replace(this, "relay", RelayHandler.clientToServer(session));
         if (clientInputClosed) {
             session.inputClosed(true);
         }
-        client.config().setAutoRead(true);
-        server.config().setAutoRead(true);
+        session.updateReads();
     }
 
     // ---------------------------------------------------------------- endings
 
     /** Answers the client with a FATAL ErrorResponse and closes. */
     private void refuse(CloseCause cause, String sqlState, String message) {
-        if (phase == Phase.DONE) {
+        if (state() == State.CLOSED && session != null) {
             return;
         }
-        phase = Phase.DONE;
-        cancelTimer();
-        px.holds().remove(wake);
         LOG.infof("refused %s: %s (%s)", ctx.channel().remoteAddress(), message, cause.label());
         ByteBuf error = ErrorResponse.fatal(ctx.alloc(), sqlState, message);
         if (session == null) {
+            over = true;
+            cancelMaxconnTimer();
             px.sessions().refusedMaxconn();
             ctx.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
         } else {
+            endAttempt();
             session.closeWith(cause, error);
         }
     }
 
     private void forwardCancel(FirstMessage.CancelRequest cancel) {
-        phase = Phase.DONE;
         MemberAddress target = px.sessions().cancelKeys().lookup(cancel.pid(), cancel.secret());
         if (target != null) {
-            Upstream.cancel(px, ctx.channel(), target, cancel); // only ever to the cancelled session's member
+            NettyConnector.cancel(px.connector(), ctx.channel(), target, cancel); // only ever to the cancelled session's member
         } else {
             LOG.debugf("cancel request for an unknown or finished session dropped");
         }
         if (session != null) {
             session.close(CloseCause.CANCEL_REQUEST);
         } else {
+            over = true;
+            cancelMaxconnTimer();
             ctx.close();
         }
     }
 
-    private void cancelTimer() {
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
+    /** Ends a client that has no server yet, saying nothing. */
+    private void quit(CloseCause cause) {
+        if (session != null) {
+            endAttempt();
+            session.close(cause);
+        } else {
+            if (!over) {
+                over = true;
+                px.sessions().refusedMaxconn(); // turned away before it even sent its startup packet
+            }
+            cancelMaxconnTimer();
+            ctx.close();
+        }
+    }
+
+    private void endAttempt() {
+        wait.leave();
+        if (attempt != null) {
+            attempt.abandon();
+            attempt = null;
+        }
+    }
+
+    private void cancelMaxconnTimer() {
+        if (maxconnTimer != null) {
+            maxconnTimer.cancel(false);
         }
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (phase != Phase.DONE) {
-            quit(CloseCause.CLIENT_CLOSED);
-        } else if (session != null) {
-            session.channelClosed(true);
-        }
+        quit(CloseCause.CLIENT_CLOSED);
     }
 
     @Override
@@ -435,25 +435,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             clientIn.release();
             clientIn = null;
         }
-        if (serverIn != null) {
-            serverIn.release();
-            serverIn = null;
-        }
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
             clientInputClosed = true; // passed on once relaying
-            if (phase == Phase.FIRST || phase == Phase.STARTUP || phase == Phase.HOLDING) {
+            State s = state();
+            if (s == State.GREETING || s == State.AWAITING_STARTUP || s == State.HOLDING) {
                 quit(CloseCause.CLIENT_CLOSED); // it gave up before it had a server
             }
         } else if (evt instanceof IdleStateEvent) {
-            if (session != null) {
-                session.close(CloseCause.CLIENT_TIMEOUT);
-            } else {
-                ctx.close();
-            }
+            quit(CloseCause.CLIENT_TIMEOUT);
         }
         ReferenceCountUtil.release(evt);
     }
@@ -461,24 +454,5 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         quit(CloseCause.CLIENT_ERROR);
-    }
-
-    /** Ends a client that has no server yet, saying nothing. */
-    private void quit(CloseCause cause) {
-        boolean wasDone = phase == Phase.DONE;
-        phase = Phase.DONE;
-        cancelTimer();
-        px.holds().remove(wake);
-        if (server != null) {
-            server.close();
-        }
-        if (session != null) {
-            session.close(cause);
-        } else {
-            if (!wasDone) {
-                px.sessions().refusedMaxconn(); // turned away before it even sent its startup packet
-            }
-            ctx.close();
-        }
     }
 }

@@ -7,29 +7,29 @@ import io.patroxy.cluster.ClusterListener;
 import io.patroxy.cluster.ClusterView;
 
 /**
- * Clients waiting for a leader (bounded). Each waiter is woken on every snapshot that has a
- * leader, and re-checks for itself on its own event loop.
+ * Clients waiting for a leader (bounded). On every snapshot that has a leader each waiting
+ * session is told through its door, and re-checks for itself on its own event loop.
  */
 public final class HoldQueue implements ClusterListener {
 
     private final int capacity;
-    private final Set<Runnable> waiting = ConcurrentHashMap.newKeySet();
+    private final Set<Session> waiting = ConcurrentHashMap.newKeySet();
 
     public HoldQueue(int capacity) {
         this.capacity = capacity;
     }
 
     /** Adds a waiter; false when the queue is full. */
-    synchronized boolean offer(Runnable wake) {
+    synchronized boolean offer(Session session) {
         if (waiting.size() >= capacity) {
             return false;
         }
-        waiting.add(wake);
+        waiting.add(session);
         return true;
     }
 
-    void remove(Runnable wake) {
-        waiting.remove(wake);
+    void remove(Session session) {
+        waiting.remove(session);
     }
 
     public int size() {
@@ -39,7 +39,7 @@ public final class HoldQueue implements ClusterListener {
     @Override
     public void onChange(ClusterView before, ClusterView after) {
         if (after.leader() != null) {
-            waiting.forEach(Runnable::run);
+            waiting.forEach(s -> s.post(Session.Event.ROUTE_CHANGED));
         }
     }
 }

@@ -4,7 +4,7 @@ import java.util.function.Supplier;
 
 import io.patroxy.cluster.ClusterView;
 
-/** What every connection handler needs: settings, the current snapshot, and the shared registries. */
+/** What every connection handler needs: settings, the current snapshot, the shared registries, the way to servers. */
 record ProxyContext(ProxySettings settings, Supplier<ClusterView> view, SessionRegistry sessions,
-        CancelKeys cancelKeys, HoldQueue holds, Transport transport) {
+        HoldQueue holds, Connector connector) {
 }

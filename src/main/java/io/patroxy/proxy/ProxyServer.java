@@ -33,7 +33,7 @@ public final class ProxyServer {
         this.settings = settings;
         this.registry = registry;
         this.transport = Transport.create(Math.max(2, Runtime.getRuntime().availableProcessors()));
-        this.context = new ProxyContext(settings, view, registry, registry.cancelKeys(), holds, transport);
+        this.context = new ProxyContext(settings, view, registry, holds, new NettyConnector(transport, settings));
     }
 
     /** Binds the listener; fails with a message naming the address when it cannot. */
@@ -74,8 +74,10 @@ public final class ProxyServer {
     }
 
     /**
-     * Stops accepting, lets open sessions go on for up to the grace period, then closes the
-     * rest with cause SHUTDOWN.
+     * Stops accepting, lets open sessions go on for up to the grace period — health checks and
+     * drops still running, held clients still served when a leader comes — then closes the rest
+     * with cause SHUTDOWN (a FATAL 57P01 at a message boundary) and stops the event loops. The
+     * caller stops the health checks only after this returns.
      */
     public void shutdown(Duration grace) {
         if (listener != null) {
@@ -87,8 +89,8 @@ public final class ProxyServer {
             awaitUntil(() -> registry.activeSessions() == 0, grace);
             if (registry.activeSessions() > 0) {
                 LOG.warnf("closing %d sessions still open after the grace period", registry.activeSessions());
-                registry.closeEverything(CloseCause.SHUTDOWN);
-                awaitUntil(() -> registry.activeSessions() == 0, Duration.ofSeconds(2));
+                registry.shutdownAll();
+                awaitUntil(() -> registry.activeSessions() == 0, Session.DROP_BOUNDARY_WAIT.plusSeconds(2));
             }
         }
         shutdownLoops();

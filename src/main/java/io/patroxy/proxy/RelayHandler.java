@@ -13,23 +13,35 @@ import io.netty.util.ReferenceCountUtil;
  *
  * <p>Backpressure, as a sentence: when one side becomes unwritable (its outbound buffer passed
  * the high water mark), stop reading the other side; resume reading it when the first side is
- * writable again. So a slow reader costs at most one water mark of memory per direction.
+ * writable again. So a slow reader costs at most one water mark of memory per direction. The rule
+ * has one owner, {@link Session#updateReads()}, which also keeps the client unread while a drop
+ * drains the server's last message.
  */
 final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     private final Session session;
     private final boolean fromClient;
 
-    RelayHandler(Session session, boolean fromClient) {
+    private RelayHandler(Session session, boolean fromClient) {
         this.session = session;
         this.fromClient = fromClient;
+    }
+
+    /** On the client channel: what the client sends goes to the server. */
+    static RelayHandler clientToServer(Session session) {
+        return new RelayHandler(session, true);
+    }
+
+    /** On the server channel: what the server sends goes to the client. */
+    static RelayHandler serverToClient(Session session) {
+        return new RelayHandler(session, false);
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         Channel peer = session.peerOf(fromClient);
-        if (peer == null || !peer.isActive() || !(msg instanceof ByteBuf buf)) {
-            ReferenceCountUtil.release(msg); // nobody to take it: never leak what we do not forward
+        if (!session.forwards(fromClient) || peer == null || !peer.isActive() || !(msg instanceof ByteBuf buf)) {
+            ReferenceCountUtil.release(msg); // nobody to take it (or a member being dropped): never leak what we do not forward
             return;
         }
         if (fromClient) {
@@ -54,11 +66,7 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        // this channel's writability governs reading from the peer, whose bytes it receives
-        Channel peer = session.peerOf(fromClient);
-        if (peer != null) {
-            peer.config().setAutoRead(ctx.channel().isWritable());
-        }
+        session.updateReads();
         ctx.fireChannelWritabilityChanged();
     }
 

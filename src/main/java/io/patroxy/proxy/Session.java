@@ -1,107 +1,179 @@
 package io.patroxy.proxy;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
+
+import org.jboss.logging.Logger;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.socket.DuplexChannel;
+import io.patroxy.cluster.ClusterView;
+import io.patroxy.cluster.DropPolicy;
 import io.patroxy.config.MemberAddress;
 import io.patroxy.pgwire.ErrorResponse;
 import io.patroxy.pgwire.ServerFraming;
 
 /**
- * One client session: a client channel and, once connected, a server channel on the
- * <em>same event loop</em>, so all of its state is confined to that loop and needs no locks.
- * Only {@link #close(CloseCause)} may be called from elsewhere; it hops onto the loop.
+ * One client session and its one explicit state machine. The client channel and every server
+ * channel of the session live on the <em>same event loop</em>, so the state needs no locks.
  *
- * <p>States: CONNECTING (no server channel yet) → RELAYING → CLOSED (cause set once, first wins).
+ * <pre>
+ *             ┌────────────── Cancel: passed on (or dropped) ───────────────────────────────┐
+ *  GREETING ──┼─ SSL/GSS, no leader: 'N' ──▶ AWAITING_STARTUP ──Startup──┐                   │
+ *     │       └─ SSL/GSS, leader ──┐                 ▲    │ (server kept) │                   │
+ *     │ Startup                    ▼                 │'N' ▼               ▼                   ▼
+ *     └──────▶ HOLDING ◀──────▶ CONNECTING ──▶ NEGOTIATING      AWAITING_SERVER ──▶ RELAYING ──▶ DRAINING ──▶ CLOSED
+ *               ▲  no leader /      │  'S'/'G' ──────────────────────────────────────▲   │  drop,     (boundary
+ *               │  retry            └──────────────── connected, Startup sent ─▶ AWAITING_SERVER   mid-message   or 500 ms)
+ *               └──── attempt abandoned (server gone, 57P01/57P03, its member no longer the leader)
+ * </pre>
+ * Every state may end in CLOSED (client gone, timeout, refusal, shutdown). The states before
+ * RELAYING belong to {@link FrontendHandler}, which drives one {@link ServerAttempt} at a time.
+ *
+ * <p><b>The one door.</b> Outside events — a new cluster snapshot that concerns the session's
+ * member, Patroxy's shutdown — enter only through {@link #post(Event)}, which always hops to the
+ * session's event loop; there the session decides by the snapshot current <em>then</em>
+ * ({@link DropPolicy}), so a late or repeated notice never drops a session that may stay.
+ * Together with "register the routing first, then read the view" (the front end) and "publish
+ * the view first, then notify" (the registry), no session stays on a member that may not have it
+ * for longer than one event-loop turn.
+ *
+ * <p><b>Backpressure, one owner</b> ({@link #updateReads()}): the client is read only while
+ * RELAYING and the server is writable; the server is read while RELAYING or DRAINING and the
+ * client is writable.
  */
 public final class Session {
+
+    private static final Logger LOG = Logger.getLogger(Session.class);
+
+    /** How long a drop waits for the server to finish the message it is in the middle of sending. */
+    static final Duration DROP_BOUNDARY_WAIT = Duration.ofMillis(500);
+
+    /** The states of the diagram above. */
+    public enum State {
+        GREETING, HOLDING, CONNECTING, NEGOTIATING, AWAITING_STARTUP, AWAITING_SERVER, RELAYING, DRAINING, CLOSED;
+
+        boolean relays() {
+            return this == RELAYING || this == DRAINING;
+        }
+    }
+
+    /** What may come through the door. */
+    enum Event {
+        /** The verdict on the session's member changed, or a leader became known. */
+        ROUTE_CHANGED,
+        /** Patroxy's grace period is over. */
+        SHUTDOWN
+    }
 
     private final long id;
     private final Channel client;
     private final SessionRegistry registry;
-    private final CancelKeys cancelKeys;
-    private ServerFraming framing;
-    private volatile Runnable handshakeDrop;
-    private CloseCause pendingDrop;
-    private String pendingWhy;
-
-    /** How long a drop waits for the server to finish the message it is in the middle of sending. */
-    static final java.time.Duration DROP_BOUNDARY_WAIT = java.time.Duration.ofMillis(500);
     private final Instant started = Instant.now();
     private final long startedNanos = System.nanoTime();
+    private State state = State.GREETING;
+    private FrontendHandler frontend;
+    private volatile MemberAddress member;
     private Channel server;
-    private MemberAddress member;
     private MemberTraffic traffic;
+    private ServerFraming framing;
     private long clientToServerBytes;
     private long serverToClientBytes;
     private boolean clientInputClosed;
     private boolean serverInputClosed;
     private CloseCause firstFin;
     private boolean clientTerminated;
-    private CloseCause cause;
+    private CloseCause drainCause;
+    private String drainWhy;
+    private volatile CloseCause cause;
 
-    Session(long id, Channel client, SessionRegistry registry, CancelKeys cancelKeys) {
+    Session(long id, Channel client, SessionRegistry registry) {
         this.id = id;
         this.client = client;
         this.registry = registry;
-        this.cancelKeys = cancelKeys;
     }
 
-    public long id() {
-        return id;
+    // ---------------------------------------------------------------- the door
+
+    /** The only way in from other threads: always hops to the session's event loop and decides there. */
+    void post(Event event) {
+        client.eventLoop().execute(() -> handle(event));
     }
 
-    public Channel client() {
-        return client;
+    private void handle(Event event) {
+        switch (state) {
+            case CLOSED -> { }
+            case RELAYING, DRAINING -> {
+                if (event == Event.SHUTDOWN) {
+                    drop(CloseCause.SHUTDOWN, "Patroxy is shutting down");
+                    return;
+                }
+                ClusterView view = registry.view();
+                DropPolicy.Verdict verdict = DropPolicy.verdict(view, member.name());
+                if (verdict.dropsRelaying()) {
+                    drop(verdict == DropPolicy.Verdict.MEMBER_DOWN ? CloseCause.MEMBER_DOWN : CloseCause.LEADER_CHANGED,
+                            DropPolicy.why(view, member.name()));
+                }
+            }
+            default -> frontend.handle(event);
+        }
     }
 
-    public Channel server() {
-        return server;
+    // ---------------------------------------------------------------- state, on the event loop
+
+    State state() {
+        return state;
     }
 
+    void to(State next) {
+        if (state != State.CLOSED) {
+            state = next;
+        }
+    }
+
+    void frontend(FrontendHandler frontend) {
+        this.frontend = frontend;
+    }
+
+    /** The member the session is routed to (connecting, handshaking or relaying), null while it has none. */
     public MemberAddress member() {
         return member;
     }
 
-    public Instant started() {
-        return started;
-    }
-
-    /** How long the session has lasted, by the monotonic clock. */
-    public java.time.Duration elapsed() {
-        return java.time.Duration.ofNanos(System.nanoTime() - startedNanos);
-    }
-
-    public long clientToServerBytes() {
-        return clientToServerBytes;
-    }
-
-    public long serverToClientBytes() {
-        return serverToClientBytes;
-    }
-
-    public CloseCause cause() {
-        return cause;
-    }
-
-    boolean isClosed() {
-        return cause != null;
-    }
-
-    /** The server channel is connected to {@code member}: from now on the session counts against it. */
-    void attach(Channel server, MemberAddress member, MemberTraffic traffic) {
-        this.server = server;
+    void routedTo(MemberAddress member) {
         this.member = member;
-        this.traffic = traffic;
     }
+
+    /** Relaying begins on {@code server}; {@code framing} is null for an encrypted (opaque) session. */
+    void relaying(Channel server, ServerFraming framing, MemberTraffic traffic) {
+        this.server = server;
+        this.framing = framing;
+        this.traffic = traffic;
+        this.state = State.RELAYING;
+    }
+
+    // ---------------------------------------------------------------- the relay
 
     Channel peerOf(boolean fromClient) {
         return fromClient ? server : client;
+    }
+
+    /** Whether bytes read from this side may be passed on: client bytes only while RELAYING (never to a member being dropped). */
+    boolean forwards(boolean fromClient) {
+        return fromClient ? state == State.RELAYING : state.relays();
+    }
+
+    /** The backpressure rule, its one owner: see the class comment. */
+    void updateReads() {
+        if (server == null) {
+            return;
+        }
+        client.config().setAutoRead(state == State.RELAYING && server.isWritable());
+        server.config().setAutoRead(state.relays() && client.isWritable());
     }
 
     void countRelayed(boolean fromClient, int bytes) {
@@ -111,6 +183,34 @@ public final class Session {
         } else {
             serverToClientBytes += bytes;
             traffic.serverToClientBytes.add(bytes);
+        }
+    }
+
+    /**
+     * Notes whether a client chunk ends with a Terminate message ('X', length 4): the server's close
+     * that follows is then the normal end the client asked for, not the server's doing.
+     */
+    void clientBytes(ByteBuf buf) {
+        int end = buf.writerIndex();
+        clientTerminated = buf.readableBytes() >= 5 && buf.getByte(end - 5) == 'X' && buf.getInt(end - 4) == 4;
+    }
+
+    /** Follows the server's framing of a chunk about to be relayed; registers the cancel key once seen. */
+    void serverBytes(ByteBuf buf) {
+        if (framing == null) {
+            return;
+        }
+        boolean hadKey = framing.keySeen();
+        framing.consume(buf);
+        if (!hadKey && framing.keySeen()) {
+            registry.cancelKeys().register(framing.backendPid(), framing.backendSecret(), member);
+        }
+    }
+
+    /** A server chunk was passed on: a drop that waited for the end of a message can happen now. */
+    void serverChunkRelayed() {
+        if (state == State.DRAINING && framing.atBoundary()) {
+            finish(drainCause, drainWhy, null);
         }
     }
 
@@ -138,7 +238,7 @@ public final class Session {
         }
     }
 
-    /** A channel of this session became inactive. */
+    /** A channel of this session became inactive while relaying. */
     void channelClosed(boolean clientSide) {
         if (firstFin == null && !clientSide && clientTerminated) {
             firstFin = CloseCause.CLIENT_CLOSED; // PostgreSQL closes after the client's Terminate: the client ended it
@@ -146,68 +246,51 @@ public final class Session {
         close(firstFin != null ? firstFin : clientSide ? CloseCause.CLIENT_CLOSED : CloseCause.SERVER_CLOSED);
     }
 
-    /**
-     * Notes whether a client chunk ends with a Terminate message ('X', length 4): the server's close
-     * that follows is then the normal end the client asked for, not the server's doing.
-     */
-    void clientBytes(ByteBuf buf) {
-        int end = buf.writerIndex();
-        clientTerminated = buf.readableBytes() >= 5 && buf.getByte(end - 5) == 'X' && buf.getInt(end - 4) == 4;
-    }
-
-    /** Ends the session with {@code cause}; safe from any thread, only the first cause counts. */
-    public void close(CloseCause cause) {
-        close(cause, null);
-    }
+    // ---------------------------------------------------------------- endings
 
     /**
-     * Ends the session; for a drop ({@link CloseCause#MEMBER_DOWN}, {@link CloseCause#LEADER_CHANGED})
-     * {@code why} is told to the client in a FATAL ErrorResponse at the next message boundary when
-     * the session is unencrypted: at once if the server stands between two messages, else once it
-     * finishes the message it is sending — or, if it is stuck mid-message for
-     * {@link #DROP_BOUNDARY_WAIT}, the close happens then without a word.
+     * Drops a relaying session, telling the client {@code why} in a FATAL ErrorResponse at the
+     * next message boundary when the session is unencrypted: at once if the server stands between
+     * two messages, else once it finishes the message it is sending (DRAINING) — or, if it is stuck
+     * mid-message for {@link #DROP_BOUNDARY_WAIT}, the close happens then without a word.
      */
-    public void close(CloseCause cause, String why) {
-        Runnable drop = handshakeDrop;
-        if (drop != null && (cause == CloseCause.MEMBER_DOWN || cause == CloseCause.LEADER_CHANGED)) {
-            client.eventLoop().execute(drop); // still in the handshake: the frontend tries the new leader instead
+    private void drop(CloseCause dropCause, String why) {
+        if (state == State.DRAINING) {
             return;
         }
-        if (client.eventLoop().inEventLoop()) {
-            doClose(cause, why, null);
-        } else {
-            client.eventLoop().execute(() -> doClose(cause, why, null));
+        LOG.debugf("%s: dropped (%s): %s", this, dropCause.label(), why);
+        if (framing != null && !framing.atBoundary() && client.isActive() && server.isActive()) {
+            state = State.DRAINING;
+            drainCause = dropCause;
+            drainWhy = why;
+            updateReads();
+            client.eventLoop().schedule(() -> finish(dropCause, null, null), DROP_BOUNDARY_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            return;
         }
+        finish(dropCause, why, null);
+    }
+
+    /** Ends the session with {@code cause}, on the event loop; only the first cause counts. */
+    void close(CloseCause cause) {
+        finish(cause, null, null);
     }
 
     /** Ends the session after writing {@code farewell} (an ErrorResponse) to the client. On the event loop. */
     void closeWith(CloseCause cause, ByteBuf farewell) {
-        doClose(cause, null, farewell);
+        finish(cause, null, farewell);
     }
 
-    private void doClose(CloseCause cause, String why, ByteBuf farewell) {
-        if (this.cause != null) {
+    private void finish(CloseCause closeCause, String why, ByteBuf farewell) {
+        if (state == State.CLOSED) {
             if (farewell != null) {
                 farewell.release();
             }
             return;
         }
-        if (farewell == null && why != null && framing != null && !framing.atBoundary() && client.isActive()
-                && server != null && server.isActive()) {
-            if (pendingDrop == null) {
-                // mid-message: let the server finish the message it is sending, then say why; a stuck
-                // server gets no such grace beyond DROP_BOUNDARY_WAIT
-                pendingDrop = cause;
-                pendingWhy = why;
-                client.config().setAutoRead(false);
-                client.eventLoop().schedule(() -> doClose(cause, null, null), DROP_BOUNDARY_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            }
-            return;
-        }
-        this.cause = cause;
+        state = State.CLOSED;
+        this.cause = closeCause;
         if (farewell == null && why != null && framing != null && framing.atBoundary() && client.isActive()) {
-            farewell = ErrorResponse.fatal(client.alloc(), ErrorResponse.ADMIN_SHUTDOWN,
-                    "terminating connection because " + why);
+            farewell = ErrorResponse.fatal(client.alloc(), ErrorResponse.ADMIN_SHUTDOWN, "terminating connection because " + why);
         }
         if (farewell != null && client.isActive()) {
             client.writeAndFlush(farewell).addListener(ChannelFutureListener.CLOSE);
@@ -215,43 +298,13 @@ public final class Session {
             if (farewell != null) {
                 farewell.release();
             }
-            closeChannel(client, cause);
+            closeChannel(client, closeCause);
         }
-        closeChannel(server, cause);
+        closeChannel(server, closeCause);
         if (framing != null && framing.keySeen()) {
-            cancelKeys.remove(framing.backendPid(), framing.backendSecret());
+            registry.cancelKeys().remove(framing.backendPid(), framing.backendSecret());
         }
         registry.finished(this);
-    }
-
-    /** While set, a drop of the session's member re-routes the handshake instead of ending the session. */
-    void handshakeDrop(Runnable drop) {
-        this.handshakeDrop = drop;
-    }
-
-    /** Relaying has begun; {@code framing} is null for an encrypted (opaque) session. */
-    void relaying(ServerFraming framing) {
-        this.handshakeDrop = null;
-        this.framing = framing;
-    }
-
-    /** A server chunk was passed on: a drop that waited for the end of a message can happen now. */
-    void serverChunkRelayed() {
-        if (pendingDrop != null && framing.atBoundary()) {
-            doClose(pendingDrop, pendingWhy, null);
-        }
-    }
-
-    /** Follows the server's framing of a chunk about to be relayed; registers the cancel key once seen. */
-    void serverBytes(ByteBuf buf) {
-        if (framing == null) {
-            return;
-        }
-        boolean hadKey = framing.keySeen();
-        framing.consume(buf);
-        if (!hadKey && framing.keySeen()) {
-            cancelKeys.register(framing.backendPid(), framing.backendSecret(), member);
-        }
     }
 
     private static void closeChannel(Channel channel, CloseCause cause) {
@@ -265,8 +318,54 @@ public final class Session {
         }
     }
 
+    // ---------------------------------------------------------------- read by stats and the access log
+
+    public long id() {
+        return id;
+    }
+
+    public Channel client() {
+        return client;
+    }
+
+    public Channel server() {
+        return server;
+    }
+
+    public Instant started() {
+        return started;
+    }
+
+    /** How long the session has lasted, by the monotonic clock. */
+    public Duration elapsed() {
+        return Duration.ofNanos(System.nanoTime() - startedNanos);
+    }
+
+    public long clientToServerBytes() {
+        return clientToServerBytes;
+    }
+
+    public long serverToClientBytes() {
+        return serverToClientBytes;
+    }
+
+    /** Why the session ended, null while it is open. */
+    public CloseCause cause() {
+        return cause;
+    }
+
+    boolean isClosed() {
+        return cause != null;
+    }
+
+    /** Whether the session ever relayed (it counts against its member's sessions). */
+    boolean relayed() {
+        return traffic != null;
+    }
+
     @Override
     public String toString() {
-        return "session#" + id + " " + client.remoteAddress() + " -> " + (member == null ? "(connecting)" : member.name());
+        MemberAddress m = member;
+        return "session#" + id + " " + client.remoteAddress() + " -> " + (m == null ? "(no member)" : m.name());
     }
 }

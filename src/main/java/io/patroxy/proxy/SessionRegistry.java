@@ -4,24 +4,30 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import io.netty.channel.Channel;
 import io.patroxy.cluster.ClusterListener;
 import io.patroxy.cluster.ClusterView;
-import io.patroxy.cluster.MemberView;
+import io.patroxy.cluster.DropPolicy;
 import io.patroxy.config.MemberAddress;
 
 /**
- * All open sessions, by member; enforces {@code maxconn} and applies HAProxy's
- * {@code on-marked-down shutdown-sessions}: when a member is marked DOWN, or the leader moves to
- * another member, every session still on the old one is closed at once.
+ * All open sessions, by the member each is routed to; enforces {@code maxconn} and carries out the
+ * {@link DropPolicy} (HAProxy's {@code on-marked-down shutdown-sessions}, and Patroxy's
+ * leader-moved rule): on every snapshot, each session on a member whose verdict changed is told
+ * through its door, after the snapshot is published — so a session that routes itself concurrently
+ * either is in the index when this looks, or reads the new snapshot itself.
+ *
+ * <p>Counting: a client is admitted (it holds a {@code maxconn} slot) while it is open; it is
+ * counted as a session ({@code stot}, its member's {@code stot}/{@code scur}/{@code smax}) once it
+ * relays, never per connection attempt; a refused client is counted as refused only.
  */
 public final class SessionRegistry implements ClusterListener {
 
@@ -38,9 +44,11 @@ public final class SessionRegistry implements ClusterListener {
     private final Consumer<Session> accessLog;
     private final CancelKeys cancelKeys = new CancelKeys();
     private final LongAdder held = new LongAdder();
+    private final Supplier<ClusterView> view;
 
-    public SessionRegistry(List<MemberAddress> members, int maxconn, Consumer<Session> accessLog) {
+    public SessionRegistry(List<MemberAddress> members, int maxconn, Supplier<ClusterView> view, Consumer<Session> accessLog) {
         this.maxconn = maxconn;
+        this.view = view;
         this.accessLog = accessLog;
         for (MemberAddress m : members) {
             traffic.put(m.name(), new MemberTraffic());
@@ -59,32 +67,46 @@ public final class SessionRegistry implements ClusterListener {
             return null;
         }
         maxActive.accumulateAndGet(now, Math::max);
-        accepted.increment();
-        Session session = new Session(ids.incrementAndGet(), client, this, cancelKeys);
+        Session session = new Session(ids.incrementAndGet(), client, this);
         open.add(session);
         return session;
     }
 
-    /** The session is connected to {@code member}; from now on a DOWN of that member closes it. */
-    void register(Session session, Channel server, MemberAddress member) {
-        MemberTraffic t = traffic.get(member.name());
-        session.attach(server, member, t);
-        t.opened();
+    /** The snapshot current now. */
+    ClusterView view() {
+        return view.get();
+    }
+
+    /**
+     * The session goes to {@code member} (before it connects): from now on a change of that
+     * member's verdict reaches it. The caller reads the view <em>after</em> this.
+     */
+    void route(Session session, MemberAddress member) {
+        session.routedTo(member);
         byMember.get(member.name()).add(session);
+    }
+
+    /** The session gives its member up before relaying (to wait, or retry elsewhere). */
+    void unroute(Session session) {
+        MemberAddress m = session.member();
+        if (m != null) {
+            byMember.get(m.name()).remove(session);
+        }
+        session.routedTo(null);
+    }
+
+    /** The session relays now: counted as a session, on its member. */
+    MemberTraffic relayStarted(Session session) {
+        accepted.increment();
+        MemberTraffic t = traffic.get(session.member().name());
+        t.opened();
+        return t;
     }
 
     /** A client turned away because maxconn sessions were open (it never became a session). */
     void refusedMaxconn() {
         refused.increment();
         closes.get(CloseCause.MAXCONN).increment();
-    }
-
-    /** The session gives up its server during the handshake (to retry elsewhere). */
-    void unregister(Session session) {
-        if (session.member() != null && byMember.get(session.member().name()).remove(session)) {
-            traffic.get(session.member().name()).current.decrementAndGet();
-        }
-        session.attach(null, null, null);
     }
 
     /** A client that had to wait for a leader. */
@@ -114,40 +136,25 @@ public final class SessionRegistry implements ClusterListener {
             refused.increment();
         }
         closes.get(session.cause()).increment();
-        if (session.member() != null && byMember.get(session.member().name()).remove(session)) {
-            traffic.get(session.member().name()).current.decrementAndGet();
+        MemberAddress m = session.member();
+        if (m != null) {
+            byMember.get(m.name()).remove(session);
+            if (session.relayed()) {
+                traffic.get(m.name()).current.decrementAndGet();
+            }
         }
         accessLog.accept(session);
     }
 
-    /** Closes every session on {@code member}; returns how many were asked to close. */
-    public int closeAll(String member, CloseCause cause, String why) {
-        Set<Session> sessions = byMember.get(member);
-        int n = 0;
-        for (Session s : sessions) {
-            s.close(cause, why);
-            n++;
-        }
-        return n;
-    }
-
-    public void closeEverything(CloseCause cause) {
-        open.forEach(s -> s.close(cause));
+    /** Patroxy's grace period is over: every session is told through its door. */
+    public void shutdownAll() {
+        open.forEach(s -> s.post(Session.Event.SHUTDOWN));
     }
 
     @Override
     public void onChange(ClusterView before, ClusterView after) {
-        for (MemberView m : after.members()) {
-            MemberView was = before.member(m.name()).orElse(m);
-            if (was.isUp() && !m.isUp()) {
-                closeAll(m.name(), CloseCause.MEMBER_DOWN, "member " + m.name() + " was marked DOWN by Patroxy (" + m.lastCheckSummary() + ")");
-            }
-        }
-        String oldLeader = before.leaderName().orElse(null);
-        String newLeader = after.leaderName().orElse(null);
-        if (oldLeader != null && newLeader != null && !Objects.equals(oldLeader, newLeader)) {
-            closeAll(oldLeader, CloseCause.LEADER_CHANGED,
-                    "the leader moved from " + oldLeader + " to " + newLeader + " (Patroxy)");
+        for (DropPolicy.Change change : DropPolicy.changes(before, after)) {
+            byMember.get(change.member()).forEach(s -> s.post(Session.Event.ROUTE_CHANGED));
         }
     }
 
@@ -165,6 +172,11 @@ public final class SessionRegistry implements ClusterListener {
 
     public long acceptedSessions() {
         return accepted.sum();
+    }
+
+    /** Open sessions (admitted, whatever their state). */
+    public int openSessions() {
+        return open.size();
     }
 
     /** Clients turned away: maxconn, no leader, leader unreachable. */

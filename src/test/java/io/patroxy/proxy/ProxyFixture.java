@@ -27,7 +27,7 @@ final class ProxyFixture implements AutoCloseable {
 
     ProxyFixture(List<MemberAddress> members, ProxySettings settings) {
         cluster = new ClusterRegistry(members, 3, 2, Clock.systemUTC());
-        sessions = new SessionRegistry(members, settings.maxconn(), s -> finished.put(s.id(), s));
+        sessions = new SessionRegistry(members, settings.maxconn(), cluster::view, s -> finished.put(s.id(), s));
         cluster.addListener(sessions);
         holds = new HoldQueue(settings.holdQueue());
         cluster.addListener(holds);

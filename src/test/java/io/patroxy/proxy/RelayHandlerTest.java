@@ -15,12 +15,13 @@ import io.patroxy.config.MemberAddress;
 class RelayHandlerTest {
 
     private final MemberAddress member = new MemberAddress("pg0", "127.0.0.1", 5432, 8008);
-    private final SessionRegistry registry = new SessionRegistry(List.of(member), 10, s -> { });
+    private final SessionRegistry registry = new SessionRegistry(List.of(member), 10, () -> null, s -> { });
 
     /** A relaying session between two embedded channels. */
     private Session session(EmbeddedChannel client, EmbeddedChannel server) {
         Session session = registry.admit(client);
-        registry.register(session, server, member);
+        registry.route(session, member);
+        session.relaying(server, null, registry.relayStarted(session));
         return session;
     }
 
@@ -29,7 +30,7 @@ class RelayHandlerTest {
         EmbeddedChannel client = new EmbeddedChannel();
         EmbeddedChannel server = new EmbeddedChannel();
         Session session = session(client, server);
-        client.pipeline().addLast(new RelayHandler(session, true));
+        client.pipeline().addLast(RelayHandler.clientToServer(session));
 
         ByteBuf msg = Unpooled.copiedBuffer(new byte[] {1, 2, 3});
         client.writeInbound(msg);
@@ -47,7 +48,7 @@ class RelayHandlerTest {
         EmbeddedChannel client = new EmbeddedChannel();
         EmbeddedChannel server = new EmbeddedChannel();
         Session session = session(client, server);
-        client.pipeline().addLast(new RelayHandler(session, true));
+        client.pipeline().addLast(RelayHandler.clientToServer(session));
         server.close();
 
         ByteBuf msg = Unpooled.copiedBuffer(new byte[] {1, 2, 3});
@@ -61,9 +62,9 @@ class RelayHandlerTest {
         EmbeddedChannel client = new EmbeddedChannel();
         EmbeddedChannel server = new EmbeddedChannel();
         Session session = session(client, server);
-        RelayHandler serverToClient = new RelayHandler(session, false);
+        RelayHandler serverToClient = RelayHandler.serverToClient(session);
         server.pipeline().addLast(serverToClient);
-        client.pipeline().addLast(new RelayHandler(session, true));
+        client.pipeline().addLast(RelayHandler.clientToServer(session));
         client.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(8, 16));
 
         // fill the client's outbound buffer past the high water mark without flushing

@@ -19,7 +19,7 @@ final class Fixtures {
 
     final List<MemberAddress> members = MemberAddress.parseList("pg0=10.0.0.1:5432:8008,pg1=10.0.0.2:5432:8008");
     final ClusterRegistry cluster = new ClusterRegistry(members, 3, 2, Clock.fixed(T0, ZoneOffset.UTC));
-    final SessionRegistry sessions = new SessionRegistry(members, 100, s -> { });
+    final SessionRegistry sessions = new SessionRegistry(members, 100, () -> null, s -> { });
     final LeaderHistory leaders = new LeaderHistory(LeaderHistory.DEFAULT_CAPACITY, Clock.fixed(T0, ZoneOffset.UTC));
     final UpTransitions ups = new UpTransitions(List.of("pg0", "pg1"));
 

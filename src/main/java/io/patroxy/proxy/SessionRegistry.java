@@ -175,8 +175,8 @@ public final class SessionRegistry implements ClusterListener {
     }
 
     /** Open sessions (admitted, whatever their state). */
-    public int openSessions() {
-        return open.size();
+    Set<Session> open() {
+        return java.util.Collections.unmodifiableSet(open);
     }
 
     /** Clients turned away: maxconn, no leader, leader unreachable. */

@@ -28,6 +28,7 @@ public final class ProxyServer {
     private final Transport transport;
     private final ProxyContext context;
     private Channel listener;
+    private final java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
 
     public ProxyServer(ProxySettings settings, Supplier<ClusterView> view, SessionRegistry registry, HoldQueue holds) {
         this.settings = settings;
@@ -80,6 +81,9 @@ public final class ProxyServer {
      * caller stops the health checks only after this returns.
      */
     public void shutdown(Duration grace) {
+        if (!stopping.compareAndSet(false, true)) {
+            return; // once is enough
+        }
         if (listener != null) {
             listener.close().syncUninterruptibly();
         }

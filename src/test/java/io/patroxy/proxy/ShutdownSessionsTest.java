@@ -153,4 +153,30 @@ class ShutdownSessionsTest {
         }
         assertThat(fx.sessions.closes(CloseCause.MEMBER_DOWN)).isZero();
     }
+
+    /** Issue 9, failure 4: during the shutdown grace, drops still happen (the checks stop only after it). */
+    @Test
+    void duringTheShutdownGraceAMemberMarkedDownStillLosesItsSessions() throws Exception {
+        start();
+        try (Socket a = fx.connect()) {
+            roundTrip(a);
+            Thread stopping = new Thread(() -> fx.proxy.shutdown(Duration.ofSeconds(30)), "shutdown");
+            stopping.start();
+            await().atMost(Duration.ofSeconds(5)).until(() -> {
+                try (Socket probe = new Socket(fx.address.getAddress(), fx.address.getPort())) {
+                    return false;
+                } catch (IOException refused) {
+                    return true; // no longer accepting: the grace has begun
+                }
+            });
+            fx.fails("pg0", 3); // DOWN during the grace
+            Pg.Message farewell = Pg.read(a.getInputStream());
+            assertThat(farewell.field('C')).isEqualTo("57P01");
+            assertThat(farewell.field('M')).contains("member pg0 was marked DOWN");
+            stopping.join(Duration.ofSeconds(10).toMillis()); // ends early: no session left to wait for
+            assertThat(stopping.isAlive()).as("the grace ends once no session is left").isFalse();
+        }
+        assertThat(fx.sessions.closes(CloseCause.MEMBER_DOWN)).isEqualTo(1);
+        assertThat(fx.sessions.closes(CloseCause.SHUTDOWN)).isZero();
+    }
 }

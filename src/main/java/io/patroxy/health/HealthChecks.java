@@ -21,26 +21,36 @@ public final class HealthChecks {
 
     public static HealthChecks start(Vertx vertx, List<MemberAddress> members, CheckSettings check,
             Duration connectTimeout, ClusterRegistry cluster) {
+        PatroniApi api = patroniApi(check, connectTimeout);
+        Scheduler scheduler = vertxScheduler(vertx);
+        HealthChecks checks = new HealthChecks();
+        for (MemberAddress m : members) {
+            String url = check.scheme() + "://" + m.host() + ":" + m.apiPort() + check.path();
+            MemberChecker checker = new MemberChecker(m, new PatroniProbe(api, url, check.timeout()), check.timeout(),
+                    scheduler, () -> IntervalPolicy.next(check, cluster.view(), m.name()),
+                    outcome -> cluster.record(m.name(), outcome));
+            checks.checkers.add(checker);
+            checker.start();
+        }
+        return checks;
+    }
+
+    /** The REST client every member's probe shares; it needs a running Quarkus application (ArC). */
+    static PatroniApi patroniApi(CheckSettings check, Duration connectTimeout) {
         Duration connect = min(connectTimeout, min(check.interval(), check.timeout()));
-        PatroniApi api = QuarkusRestClientBuilder.newBuilder()
+        return QuarkusRestClientBuilder.newBuilder()
                 .baseUri(URI.create(check.scheme() + "://127.0.0.1"))
                 .connectTimeout(connect.toMillis(), TimeUnit.MILLISECONDS)
                 .readTimeout(check.timeout().toMillis(), TimeUnit.MILLISECONDS)
                 .property("microprofile.rest.client.disable.default.mapper", true)
                 .build(PatroniApi.class);
-        Scheduler scheduler = (delay, task) -> {
+    }
+
+    static Scheduler vertxScheduler(Vertx vertx) {
+        return (delay, task) -> {
             long id = vertx.setTimer(Math.max(1, delay.toMillis()), t -> task.run());
             return () -> vertx.cancelTimer(id);
         };
-        HealthChecks checks = new HealthChecks();
-        for (MemberAddress m : members) {
-            String url = check.scheme() + "://" + m.host() + ":" + m.apiPort() + check.path();
-            MemberChecker checker = new MemberChecker(m, new PatroniProbe(api, url, check.timeout()), scheduler,
-                    () -> IntervalPolicy.next(check, cluster.view(), m.name()), outcome -> cluster.record(m.name(), outcome));
-            checks.checkers.add(checker);
-            checker.start();
-        }
-        return checks;
     }
 
     public void stop() {

@@ -7,34 +7,24 @@ import org.jboss.logging.Logger;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
-import io.patroxy.cluster.ClusterView;
-import io.patroxy.cluster.DropPolicy;
 import io.patroxy.cluster.MemberView;
 import io.patroxy.config.MemberAddress;
 import io.patroxy.pgwire.ErrorResponse;
 import io.patroxy.pgwire.FirstMessage;
-import io.patroxy.pgwire.ServerFraming;
 import io.patroxy.proxy.Session.State;
 
 /**
- * Drives a {@link Session} through the states before RELAYING (see the diagram on Session): reads
- * the client's first message within PostgreSQL's bounds, waits for a leader ({@link LeaderWait}),
- * and tries one {@link ServerAttempt} at a time, retrying the kept StartupMessage when a server
- * fails it before authentication. Then it hands both pipelines over to {@link RelayHandler}s.
- *
- * <p>The routing invariant: a session is
- * registered on its member <em>before</em> it connects, and it may begin relaying only in
- * {@link #startRelay} after {@link DropPolicy#mayRoute} says, in that same event-loop turn, that
- * the member is still the leader. Any change before that reaches it through the session's door
- * ({@link #handle}) and abandons the attempt.
+ * The client channel's handler until relaying, a short coordinator: it admits the client (or
+ * refuses it for maxconn), reads its first messages within PostgreSQL's bounds (GREETING,
+ * AWAITING_STARTUP: SSLRequest, GSSENCRequest, CancelRequest, StartupMessage), hands the way to a
+ * server to the session's {@link Handshake}, and ends a client that has no server yet — with a
+ * FATAL ErrorResponse when it is refused, silently when it left.
  *
  * <p>Nothing is read from the client while a server is being found (AUTO_READ is off; reads are
  * asked for one at a time), so at most one bounded first message is ever buffered.
@@ -44,18 +34,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = Logger.getLogger(FrontendHandler.class);
     /** How long a client refused for maxconn may take to send its startup packet and read why. */
     static final long REFUSED_CLIENT_GRACE_SECONDS = 5;
-    /** Most a server's first message may take before it is passed on unexamined. */
-    static final int MAX_FIRST_SERVER_MESSAGE = 16 * 1024;
     private static final byte[] DECLINE = {'N'};
 
     private final ProxyContext px;
     private ChannelHandlerContext ctx;
     private Session session; // null: over maxconn, answered after the startup packet
     private ByteBuf clientIn;
-    private FirstMessage.Startup startup;
-    private int encryptionRequest;
-    private ServerAttempt attempt;
-    private LeaderWait wait;
+    private Handshake handshake;
     private boolean clientInputClosed;
     private boolean over; // a client refused for maxconn has been answered
     private ScheduledFuture<?> maxconnTimer;
@@ -79,8 +64,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             // not a session: it may not linger past maxconn waiting to be told so
             maxconnTimer = ctx.executor().schedule(() -> quit(CloseCause.MAXCONN), REFUSED_CLIENT_GRACE_SECONDS, TimeUnit.SECONDS);
         } else {
-            session.frontend(this);
-            wait = new LeaderWait(px, session, this, ctx.executor());
+            handshake = new Handshake(px, ctx, session, this);
+            session.handshake(handshake);
         }
         ctx.read();
     }
@@ -125,9 +110,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         } else if (m instanceof FirstMessage.EncryptionRequest enc) {
             MemberView leader = px.view().get().leader();
             if (state() == State.GREETING && session != null && leader != null) {
-                // relay the request: end-to-end TLS stays the server's business
-                encryptionRequest = enc.gss() ? FirstMessage.GSSENC_REQUEST : FirstMessage.SSL_REQUEST;
-                connect(leader.address());
+                handshake.relayEncryption(enc.gss() ? FirstMessage.GSSENC_REQUEST : FirstMessage.SSL_REQUEST, leader.address());
             } else {
                 decline(); // no leader (or refusing anyway): decline encryption ourselves
                 onClientBytes(); // the StartupMessage may be here already
@@ -137,18 +120,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             refuse(CloseCause.MAXCONN, ErrorResponse.TOO_MANY_CONNECTIONS,
                     "sorry, too many clients already: Patroxy's maxconn of " + px.settings().maxconn() + " is reached");
         } else {
-            startup = (FirstMessage.Startup) m;
-            if (attempt != null && attempt.channel() != null) {
-                session.to(State.AWAITING_SERVER); // the server declined encryption on this connection
-                sendStartup();
-            } else {
-                route();
-            }
+            handshake.startup((FirstMessage.Startup) m);
         }
     }
 
     /** Answers an encryption request with Patroxy's own 'N'; the StartupMessage comes next, in the clear. */
-    private void decline() {
+    void decline() {
         if (session != null) {
             session.to(State.AWAITING_STARTUP);
         }
@@ -156,213 +133,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         ctx.read();
     }
 
-    // ---------------------------------------------------------------- routing, the one door, the hold
-
-    /** Connects to the leader, or waits for one within the hold. */
-    private void route() {
-        MemberView leader = px.view().get().leader();
-        if (leader != null) {
-            connect(leader.address());
-        } else {
-            wait.hold(false);
-        }
-    }
-
-    /** An event through the session's door, on the event loop, before relaying: decided by the snapshot current now. */
-    void handle(Session.Event event) {
-        if (event == Session.Event.SHUTDOWN) {
-            refuse(CloseCause.SHUTDOWN, ErrorResponse.ADMIN_SHUTDOWN, "Patroxy is shutting down");
-            return;
-        }
-        if (state() == State.HOLDING) {
-            onLeader();
-        } else if (attempt != null && !DropPolicy.mayRoute(px.view().get(), attempt.member().name())) {
-            abandonAttempt(); // its member went down or lost the lead: try the leader instead
-            onLeader(); // at once when one is known (a switchover costs the client nothing)
-        }
-    }
-
-    /** Called when a leader may be known (woken or the retry pause is over). */
-    void onLeader() {
-        if (state() != State.HOLDING) {
-            return;
-        }
-        if (px.view().get().leader() == null) {
-            wait.hold(false);
-            return;
-        }
-        wait.leave();
-        route();
-    }
-
-    /** The hold is over without a server. */
-    void giveUp() {
-        wait.leave();
-        ClusterView view = px.view().get();
-        if (view.leader() == null) {
-            refuse(CloseCause.NO_LEADER, ErrorResponse.CANNOT_CONNECT_NOW, view.noLeaderMessage());
-        } else {
-            MemberAddress m = view.leader().address();
-            refuse(CloseCause.CONNECT_FAILED, ErrorResponse.CONNECTION_FAILURE, "could not connect to leader " + m.name()
-                    + " at " + m.host() + ":" + m.pgPort() + " within Patroxy's hold of " + px.settings().holdTimeout()
-                    .toSeconds() + " s");
-        }
-    }
-
-    /** The hold queue is full. */
-    void holdQueueFull() {
-        refuse(CloseCause.NO_LEADER, ErrorResponse.CANNOT_CONNECT_NOW, px.view().get().noLeaderMessage() + "; and "
-                + px.settings().holdQueue() + " clients are already waiting");
-    }
-
-    // ---------------------------------------------------------------- one server attempt at a time
-
-    private void connect(MemberAddress target) {
-        session.to(State.CONNECTING);
-        wait.attempted();
-        attempt = new ServerAttempt(this, target);
-        px.sessions().route(session, target); // first routed, then the view is read: see the class comment
-        if (DropPolicy.mayRoute(px.view().get(), target.name())) {
-            attempt.connect(px.connector(), ctx.channel());
-        } else {
-            abandonAttempt(); // the snapshot changed between reading the leader and routing to it
-        }
-    }
-
-    void onConnected(ServerAttempt a, ChannelFuture f) {
-        if (a != attempt) {
-            return;
-        }
-        if (!f.isSuccess()) {
-            px.sessions().connectFailed(a.member());
-            LOG.debugf("%s: connect to %s failed (%s), attempt %d", session, a.member().name(), f.cause().getMessage(), wait.attempts());
-            abandonAttempt();
-        } else if (!DropPolicy.mayRoute(px.view().get(), a.member().name())) {
-            abandonAttempt(); // the leader moved while we connected
-        } else if (startup == null) {
-            session.to(State.NEGOTIATING); // pass on the client's SSLRequest / GSSENCRequest
-            a.channel().writeAndFlush(a.channel().alloc().buffer(8).writeInt(8).writeInt(encryptionRequest));
-            a.read();
-        } else {
-            session.to(State.AWAITING_SERVER);
-            sendStartup();
-        }
-    }
-
-    private void sendStartup() {
-        attempt.channel().writeAndFlush(Unpooled.wrappedBuffer(startup.packet()));
-        if (attempt.received() != null && attempt.received().isReadable()) {
-            onServerBytes(attempt); // it spoke before the StartupMessage (a FATAL while stopping, say)
-        } else {
-            attempt.read();
-        }
-    }
-
-    /** Bytes from the current attempt's server, kept in {@link ServerAttempt#received()}. */
-    void onServerBytes(ServerAttempt a) {
-        if (a != attempt) {
-            return;
-        }
-        ByteBuf in = a.received();
-        switch (state()) {
-            case NEGOTIATING -> {
-                byte answer = in.getByte(in.readerIndex());
-                if (answer == 'S' || answer == 'G') {
-                    startRelay(null); // encrypted: relayed opaquely from here on
-                } else if (answer == 'N') {
-                    in.skipBytes(1); // what follows stays kept for after the StartupMessage
-                    decline();
-                    a.read();
-                } else {
-                    startRelay(new ServerFraming()); // an error instead of an answer: pass it on
-                }
-            }
-            case AWAITING_STARTUP -> {
-                if (in.readableBytes() > MAX_FIRST_SERVER_MESSAGE) {
-                    abandonAttempt(); // chatter before the StartupMessage: not a server to keep
-                } else {
-                    a.read();
-                }
-            }
-            case AWAITING_SERVER -> onServerFirstMessage(a, in);
-            default -> { }
-        }
-    }
-
-    private void onServerFirstMessage(ServerAttempt a, ByteBuf in) {
-        String sqlState = ServerFraming.firstMessageError(in, MAX_FIRST_SERVER_MESSAGE);
-        if (sqlState == null) {
-            a.read();
-        } else if ((sqlState.equals(ErrorResponse.CANNOT_CONNECT_NOW) || sqlState.equals(ErrorResponse.ADMIN_SHUTDOWN))
-                && wait.withinHold()) {
-            LOG.debugf("%s: %s answered %s before authentication; retrying on the leader", session, a.member().name(), sqlState);
-            abandonAttempt();
-        } else {
-            startRelay(new ServerFraming());
-        }
-    }
-
-    /** The current attempt's server ended or failed before relaying. */
-    void onServerGone(ServerAttempt a) {
-        if (a == attempt) {
-            abandonAttempt(); // reset or closed before the client's session began there: go on elsewhere
-        }
-    }
-
-    /**
-     * Gives up the current server and carries on without it: nothing the client sent so far is
-     * lost. An encryption request still waiting gets Patroxy's own 'N' (clients do not wait long
-     * for it: pgjdbc gives up after 5 s) and the StartupMessage that follows is held instead.
-     */
-    private void abandonAttempt() {
-        ServerAttempt a = attempt;
-        attempt = null;
-        a.abandon();
-        px.sessions().unroute(session);
-        switch (state()) {
-            case AWAITING_STARTUP, CLOSED -> { } // the StartupMessage will be routed afresh when it comes
-            default -> {
-                if (startup == null) {
-                    decline();
-                } else {
-                    wait.hold(true);
-                }
-            }
-        }
-    }
-
-    /** The one place a session begins relaying: only on the leader of the snapshot current now. */
-    private void startRelay(ServerFraming framing) {
-        if (!DropPolicy.mayRoute(px.view().get(), attempt.member().name())) {
-            abandonAttempt();
-            return;
-        }
-        wait.leave();
-        Channel client = ctx.channel();
-        Channel server = attempt.channel();
-        ByteBuf first = attempt.takeReceived(client);
-        attempt = null;
-        session.relaying(server, framing, px.sessions().relayStarted(session));
-        session.countRelayed(true, (encryptionRequest != 0 ? 8 : 0) + (startup != null ? startup.packet().length : 0));
-        session.serverBytes(first);
-        session.countRelayed(false, first.readableBytes());
-        client.writeAndFlush(first);
-        if (clientIn.isReadable()) {
-            session.countRelayed(true, clientIn.readableBytes());
-            server.writeAndFlush(clientIn.retainedSlice());
-        }
-        server.pipeline().replace("handshake", "relay", RelayHandler.serverToClient(session));
-        ctx.pipeline().replace(this, "relay", RelayHandler.clientToServer(session));
-        if (clientInputClosed) {
-            session.inputClosed(true);
-        }
-        session.updateReads();
-    }
-
     // ---------------------------------------------------------------- endings
 
     /** Answers the client with a FATAL ErrorResponse and closes. */
-    private void refuse(CloseCause cause, String sqlState, String message) {
+    void refuse(CloseCause cause, String sqlState, String message) {
         if (state() == State.CLOSED && session != null) {
             return;
         }
@@ -374,7 +148,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             px.sessions().refusedMaxconn();
             ctx.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
         } else {
-            endAttempt();
+            handshake.end();
             session.closeWith(cause, error);
         }
     }
@@ -398,7 +172,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     /** Ends a client that has no server yet, saying nothing. */
     private void quit(CloseCause cause) {
         if (session != null) {
-            endAttempt();
+            handshake.end();
             session.close(cause);
         } else {
             if (!over) {
@@ -410,18 +184,20 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void endAttempt() {
-        wait.leave();
-        if (attempt != null) {
-            attempt.abandon();
-            attempt = null;
-        }
-    }
-
     private void cancelMaxconnTimer() {
         if (maxconnTimer != null) {
             maxconnTimer.cancel(false);
         }
+    }
+
+    /** What the client sent beyond its first messages, relayed once the server answered. */
+    ByteBuf clientIn() {
+        return clientIn;
+    }
+
+    /** Whether the client sent FIN before relaying began (passed on then). */
+    boolean clientInputClosed() {
+        return clientInputClosed;
     }
 
     @Override

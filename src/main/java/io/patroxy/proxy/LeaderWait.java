@@ -18,17 +18,17 @@ final class LeaderWait {
 
     private final ProxyContext px;
     private final Session session;
-    private final FrontendHandler frontend;
+    private final Handshake handshake;
     private final EventExecutor executor;
     private final long deadlineNanos;
     private int attempts;
     private boolean queued;
     private ScheduledFuture<?> timer;
 
-    LeaderWait(ProxyContext px, Session session, FrontendHandler frontend, EventExecutor executor) {
+    LeaderWait(ProxyContext px, Session session, Handshake handshake, EventExecutor executor) {
         this.px = px;
         this.session = session;
-        this.frontend = frontend;
+        this.handshake = handshake;
         this.executor = executor;
         this.deadlineNanos = System.nanoTime() + px.settings().holdTimeout().toNanos();
     }
@@ -51,12 +51,12 @@ final class LeaderWait {
         long left = deadlineNanos - System.nanoTime();
         boolean retriesLeft = retrySoon && attempts <= px.settings().retries();
         if (left <= 0 && !retriesLeft) {
-            frontend.giveUp();
+            handshake.giveUp();
             return;
         }
         if (!queued) {
             if (!px.holds().offer(session)) {
-                frontend.holdQueueFull();
+                handshake.holdQueueFull();
                 return;
             }
             queued = true;
@@ -67,9 +67,9 @@ final class LeaderWait {
         session.to(State.HOLDING);
         cancelTimer();
         if (retrySoon) {
-            timer = executor.schedule(frontend::onLeader, RETRY_DELAY_MILLIS, TimeUnit.MILLISECONDS);
+            timer = executor.schedule(handshake::onLeader, RETRY_DELAY_MILLIS, TimeUnit.MILLISECONDS);
         } else {
-            timer = executor.schedule(frontend::giveUp, left, TimeUnit.NANOSECONDS);
+            timer = executor.schedule(handshake::giveUp, left, TimeUnit.NANOSECONDS);
         }
     }
 

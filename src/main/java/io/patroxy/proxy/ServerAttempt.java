@@ -11,21 +11,21 @@ import io.patroxy.config.MemberAddress;
 
 /**
  * One try at a server for a session that is not relaying yet: the connection to one member and
- * what that server said so far. Everything it hears goes back to its {@link FrontendHandler}, on the
+ * what that server said so far. Everything it hears goes back to its session's {@link Handshake}, on the
  * same event loop, which knows its current attempt by identity and ignores any other: an abandoned
  * attempt can never act on the session.
  */
 final class ServerAttempt extends ChannelInboundHandlerAdapter {
 
-    private final FrontendHandler frontend;
+    private final Handshake handshake;
     private final MemberAddress member;
     private ChannelFuture connecting;
     private Channel channel;
     private ByteBuf received;
     private boolean abandoned;
 
-    ServerAttempt(FrontendHandler frontend, MemberAddress member) {
-        this.frontend = frontend;
+    ServerAttempt(Handshake handshake, MemberAddress member) {
+        this.handshake = handshake;
         this.member = member;
     }
 
@@ -43,7 +43,7 @@ final class ServerAttempt extends ChannelInboundHandlerAdapter {
                 if (f.isSuccess()) {
                     channel = f.channel();
                 }
-                frontend.onConnected(this, f);
+                handshake.onConnected(this, f);
             }
         });
     }
@@ -97,7 +97,7 @@ final class ServerAttempt extends ChannelInboundHandlerAdapter {
         }
         received.writeBytes(buf);
         buf.release();
-        frontend.onServerBytes(this);
+        handshake.onServerBytes(this);
     }
 
     @Override
@@ -127,7 +127,7 @@ final class ServerAttempt extends ChannelInboundHandlerAdapter {
 
     private void gone() {
         if (!abandoned) {
-            frontend.onServerGone(this);
+            handshake.onServerGone(this);
         }
     }
 }

@@ -32,7 +32,8 @@ import io.patroxy.pgwire.ServerFraming;
  *               └──── attempt abandoned (server gone, 57P01/57P03, its member no longer the leader)
  * </pre>
  * Every state may end in CLOSED (client gone, timeout, refusal, shutdown). The states before
- * RELAYING belong to {@link FrontendHandler}, which drives one {@link ServerAttempt} at a time.
+ * RELAYING belong to {@link FrontendHandler} (the client's first messages) and {@link Handshake}
+ * (the way to a server, one {@link ServerAttempt} at a time).
  *
  * <p><b>The one door.</b> Outside events — a new cluster snapshot that concerns the session's
  * member, Patroxy's shutdown — enter only through {@link #post(Event)}, which always hops to the
@@ -76,17 +77,14 @@ public final class Session {
     private final Instant started = Instant.now();
     private final long startedNanos = System.nanoTime();
     private State state = State.GREETING;
-    private FrontendHandler frontend;
+    private Handshake handshake;
     private volatile MemberAddress member;
     private Channel server;
     private MemberTraffic traffic;
-    private ServerFraming framing;
+    private ServerStream stream;
     private long clientToServerBytes;
     private long serverToClientBytes;
-    private boolean clientInputClosed;
-    private boolean serverInputClosed;
-    private CloseCause firstFin;
-    private boolean clientTerminated;
+    private final HalfClose halfClose = new HalfClose();
     private CloseCause drainCause;
     private String drainWhy;
     private volatile CloseCause cause;
@@ -119,15 +117,11 @@ public final class Session {
                             DropPolicy.why(view, member.name()));
                 }
             }
-            default -> frontend.handle(event);
+            default -> handshake.handle(event);
         }
     }
 
-    // ---------------------------------------------------------------- state, on the event loop
-
-    State state() {
-        return state;
-    }
+    State state() { return state; }
 
     void to(State next) {
         if (state != State.CLOSED) {
@@ -135,37 +129,27 @@ public final class Session {
         }
     }
 
-    void frontend(FrontendHandler frontend) {
-        this.frontend = frontend;
-    }
+    void handshake(Handshake handshake) { this.handshake = handshake; }
 
     /** The member the session is routed to (connecting, handshaking or relaying), null while it has none. */
-    public MemberAddress member() {
-        return member;
-    }
+    public MemberAddress member() { return member; }
 
-    void routedTo(MemberAddress member) {
-        this.member = member;
-    }
+    void routedTo(MemberAddress member) { this.member = member; }
 
     /** Relaying begins on {@code server}; {@code framing} is null for an encrypted (opaque) session. */
     void relaying(Channel server, ServerFraming framing, MemberTraffic traffic) {
         this.server = server;
-        this.framing = framing;
+        this.stream = new ServerStream(framing, registry.cancelKeys(), member);
         this.traffic = traffic;
         this.state = State.RELAYING;
     }
 
     // ---------------------------------------------------------------- the relay
 
-    Channel peerOf(boolean fromClient) {
-        return fromClient ? server : client;
-    }
+    Channel peerOf(boolean fromClient) { return fromClient ? server : client; }
 
     /** Whether bytes read from this side may be passed on: client bytes only while RELAYING (never to a member being dropped). */
-    boolean forwards(boolean fromClient) {
-        return fromClient ? state == State.RELAYING : state.relays();
-    }
+    boolean forwards(boolean fromClient) { return fromClient ? state == State.RELAYING : state.relays(); }
 
     /** The backpressure rule, its one owner: see the class comment. */
     void updateReads() {
@@ -186,64 +170,40 @@ public final class Session {
         }
     }
 
-    /**
-     * Notes whether a client chunk ends with a Terminate message ('X', length 4): the server's close
-     * that follows is then the normal end the client asked for, not the server's doing.
-     */
+    /** A client chunk about to be relayed (a Terminate at its end makes the server's close that follows normal). */
     void clientBytes(ByteBuf buf) {
-        int end = buf.writerIndex();
-        clientTerminated = buf.readableBytes() >= 5 && buf.getByte(end - 5) == 'X' && buf.getInt(end - 4) == 4;
+        halfClose.clientChunk(buf);
     }
 
-    /** Follows the server's framing of a chunk about to be relayed; registers the cancel key once seen. */
+    /** A server chunk about to be relayed: its framing followed, its cancel key noted. */
     void serverBytes(ByteBuf buf) {
-        if (framing == null) {
-            return;
-        }
-        boolean hadKey = framing.keySeen();
-        framing.consume(buf);
-        if (!hadKey && framing.keySeen()) {
-            registry.cancelKeys().register(framing.backendPid(), framing.backendSecret(), member);
-        }
+        stream.follow(buf);
     }
 
     /** A server chunk was passed on: a drop that waited for the end of a message can happen now. */
     void serverChunkRelayed() {
-        if (state == State.DRAINING && framing.atBoundary()) {
+        if (state == State.DRAINING && stream.atBoundary()) {
             finish(drainCause, drainWhy, null);
         }
     }
 
     /**
      * One side sent FIN. Half-close is passed on: the other side's output is shut down once what
-     * is queued for it is flushed, and the session ends when both directions are done. The side
-     * that sent FIN first is the one that ended the conversation.
+     * is queued for it is flushed, and the session ends when both directions are done.
      */
     void inputClosed(boolean fromClient) {
-        if (firstFin == null) {
-            firstFin = fromClient || clientTerminated ? CloseCause.CLIENT_CLOSED : CloseCause.SERVER_CLOSED;
-        }
-        if (fromClient) {
-            clientInputClosed = true;
-        } else {
-            serverInputClosed = true;
-        }
+        boolean bothDone = halfClose.fin(fromClient);
         Channel peer = peerOf(fromClient);
-        if (clientInputClosed && serverInputClosed) {
-            close(firstFin);
-        } else if (peer instanceof DuplexChannel duplex && peer.isActive()) {
+        if (!bothDone && peer instanceof DuplexChannel duplex && peer.isActive()) {
             peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> duplex.shutdownOutput());
         } else {
-            close(firstFin);
+            close(halfClose.afterFin());
         }
     }
 
     /** A channel of this session became inactive while relaying. */
     void channelClosed(boolean clientSide) {
-        if (firstFin == null && !clientSide && clientTerminated) {
-            firstFin = CloseCause.CLIENT_CLOSED; // PostgreSQL closes after the client's Terminate: the client ended it
-        }
-        close(firstFin != null ? firstFin : clientSide ? CloseCause.CLIENT_CLOSED : CloseCause.SERVER_CLOSED);
+        close(halfClose.inactive(clientSide));
     }
 
     // ---------------------------------------------------------------- endings
@@ -259,7 +219,7 @@ public final class Session {
             return;
         }
         LOG.debugf("%s: dropped (%s): %s", this, dropCause.label(), why);
-        if (framing != null && !framing.atBoundary() && client.isActive() && server.isActive()) {
+        if (stream.midMessage() && client.isActive() && server.isActive()) {
             state = State.DRAINING;
             drainCause = dropCause;
             drainWhy = why;
@@ -289,7 +249,7 @@ public final class Session {
         }
         state = State.CLOSED;
         this.cause = closeCause;
-        if (farewell == null && why != null && framing != null && framing.atBoundary() && client.isActive()) {
+        if (farewell == null && why != null && stream != null && stream.atBoundary() && client.isActive()) {
             farewell = ErrorResponse.fatal(client.alloc(), ErrorResponse.ADMIN_SHUTDOWN, "terminating connection because " + why);
         }
         if (farewell != null && client.isActive()) {
@@ -301,8 +261,8 @@ public final class Session {
             closeChannel(client, closeCause);
         }
         closeChannel(server, closeCause);
-        if (framing != null && framing.keySeen()) {
-            registry.cancelKeys().remove(framing.backendPid(), framing.backendSecret());
+        if (stream != null) {
+            stream.ended();
         }
         registry.finished(this);
     }
@@ -319,49 +279,18 @@ public final class Session {
     }
 
     // ---------------------------------------------------------------- read by stats and the access log
-
-    public long id() {
-        return id;
-    }
-
-    public Channel client() {
-        return client;
-    }
-
-    public Channel server() {
-        return server;
-    }
-
-    public Instant started() {
-        return started;
-    }
-
+    public long id() { return id; }
+    public Channel client() { return client; }
+    public Channel server() { return server; }
+    public Instant started() { return started; }
     /** How long the session has lasted, by the monotonic clock. */
-    public Duration elapsed() {
-        return Duration.ofNanos(System.nanoTime() - startedNanos);
-    }
-
-    public long clientToServerBytes() {
-        return clientToServerBytes;
-    }
-
-    public long serverToClientBytes() {
-        return serverToClientBytes;
-    }
-
+    public Duration elapsed() { return Duration.ofNanos(System.nanoTime() - startedNanos); }
+    public long clientToServerBytes() { return clientToServerBytes; }
+    public long serverToClientBytes() { return serverToClientBytes; }
     /** Why the session ended, null while it is open. */
-    public CloseCause cause() {
-        return cause;
-    }
-
-    boolean isClosed() {
-        return cause != null;
-    }
-
+    public CloseCause cause() { return cause; }
     /** Whether the session ever relayed (it counts against its member's sessions). */
-    boolean relayed() {
-        return traffic != null;
-    }
+    boolean relayed() { return traffic != null; }
 
     @Override
     public String toString() {

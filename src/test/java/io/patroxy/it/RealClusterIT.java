@@ -95,8 +95,10 @@ class RealClusterIT {
         Writer viaHaproxy = new Writer(HAPROXY_URL, "w_haproxy");
         await().atMost(Duration.ofSeconds(20)).until(() -> viaPatroxy.acks.size() >= 10 && viaHaproxy.acks.size() >= 10);
 
-        long killedAt = System.nanoTime();
         cluster.kill(old);
+        // after the command returned (its processes are gone): the command itself takes up to ~1 s, and
+        // writes acknowledged meanwhile by the old leader must not pass for writes resumed on the new one
+        long killedAt = System.nanoTime();
         String promoted = cluster.waitLeaderOtherThan(old, Duration.ofSeconds(90));
         await("writes through Patroxy resume").atMost(Duration.ofSeconds(60))
                 .until(() -> viaPatroxy.acksAfter(killedAt) >= 5 && viaHaproxy.acksAfter(killedAt) >= 5);
@@ -246,8 +248,8 @@ class RealClusterIT {
             exec(patroxy.jdbcUrl(), "CREATE TABLE IF NOT EXISTS w_patroxy_hung (id bigint PRIMARY KEY, at timestamptz DEFAULT now())");
             Writer writer = new Writer(patroxy.jdbcUrl(), "w_patroxy_hung");
             await().atMost(Duration.ofSeconds(20)).until(() -> writer.acks.size() >= 10);
-            long frozenAt = System.nanoTime();
             cluster.freeze(old);
+            long frozenAt = System.nanoTime(); // after the command: writes acknowledged before the SIGSTOP are not resumed writes
             // no FIN will ever come from a frozen server: only shutdown-sessions ends this query
             CompletableFuture<Long> failedAfter = CompletableFuture.supplyAsync(() -> {
                 try (Statement st = stuck.createStatement()) {

@@ -60,6 +60,8 @@ Commands:
   stop-leader | stop NAME clean stop (SIGTERM Patroni, wait for it and the postmaster)
   start NAME              start a stopped/killed node again and wait until it runs
   freeze NAME | thaw NAME SIGSTOP / SIGCONT Patroni, postmaster and its children
+  freeze-patroni NAME | thaw-patroni NAME  SIGSTOP / SIGCONT the Patroni process alone (pid file):
+                          its REST API stops answering (checks time out), PostgreSQL keeps serving
   switchover [CANDIDATE]  patronictl switchover --force (default candidate: sync standby)
   haproxy-up | haproxy-down   HAProxy 2.6 on 127.0.0.(B-1):\$HAPROXY_PORT (stats :\$HAPROXY_STATS_PORT)
   logs NAME|zookeeper|haproxy [LINES]  tail a log file
@@ -391,6 +393,30 @@ thaw_node() {
   for p in $pids; do if alive "$p"; then kill -CONT "$p" 2>/dev/null || true; fi; done
   rm -f "$f"
   [[ -n $quiet ]] || log "$(node_name "$i"): thawed (SIGCONT)"
+}
+
+# Patroni alone (its pid file, not the postmaster nor any child): the REST API accepts TCP
+# connections (the kernel's backlog) but never answers, as a hung Patroni does, while PostgreSQL
+# keeps serving. The pid goes into frozen.pids like freeze_node's, so thaw/stop/down thaw it too.
+freeze_patroni() {
+  local i=$1 name p; name=$(node_name "$i")
+  p=$(patroni_pid "$i") || die "$name: Patroni is not running"
+  postmaster_pid "$i" >/dev/null || log "WARNING: $name: PostgreSQL is not running"
+  kill -STOP "$p" || die "$name: cannot SIGSTOP Patroni pid $p"
+  echo "$p" >>"$(node_dir "$i")/frozen.pids"
+  log "$name: Patroni frozen (SIGSTOP pid $p; PostgreSQL left running)"
+}
+thaw_patroni() {
+  local i=$1 name p; name=$(node_name "$i")
+  p=$(patroni_pid "$i") || die "$name: Patroni is not running"
+  kill -CONT "$p" || die "$name: cannot SIGCONT Patroni pid $p"
+  # frozen.pids may list the postmaster too (a whole-node freeze): thaw-patroni thaws Patroni only
+  local f; f=$(node_dir "$i")/frozen.pids
+  if [[ -f $f ]]; then
+    grep -vx "$p" "$f" >"$f.tmp" || true
+    if [[ -s $f.tmp ]]; then mv "$f.tmp" "$f"; else rm -f "$f" "$f.tmp"; fi
+  fi
+  log "$name: Patroni thawed (SIGCONT pid $p)"
 }
 
 # ---------------------------------------------------------------- cluster state
@@ -875,6 +901,7 @@ cmd_heal_split() {
   { patroni_pid "$k" >/dev/null && postmaster_pid "$k" >/dev/null; } || die "$keep: Patroni and PostgreSQL must both run"
   [[ $(psql_at "$k" "select pg_is_in_recovery()") == f ]] || die "$keep is not a primary (nothing to keep)"
   t0=$(now_ms)
+  thaw_node "$k" quiet   # a frozen Patroni (freeze-patroni) could not take the leader key
   # 1. ZooKeeper back first: the other nodes' Patroni can then close their ZooKeeper sessions
   #    when they stop (their ephemeral leader key goes at once, not a session timeout later).
   #    Paused, nobody promotes or demotes anything meanwhile.
@@ -955,6 +982,8 @@ main() {
     start) cmd_start "$@" ;;
     freeze) need_root; [[ $# -ge 1 ]] || die "freeze: NAME required"; local i; i=$(resolve_target "$1"); freeze_node "$i" ;;
     thaw) need_root; [[ $# -ge 1 ]] || die "thaw: NAME required"; local i; i=$(node_index "$1"); thaw_node "$i" ;;
+    freeze-patroni) need_root; [[ $# -ge 1 ]] || die "freeze-patroni: NAME required"; local i; i=$(node_index "$1"); freeze_patroni "$i" ;;
+    thaw-patroni) need_root; [[ $# -ge 1 ]] || die "thaw-patroni: NAME required"; local i; i=$(node_index "$1"); thaw_patroni "$i" ;;
     switchover) cmd_switchover "$@" ;;
     pause | resume) cmd_pause_resume "$cmd" ;;
     promote) cmd_promote "$@" ;;

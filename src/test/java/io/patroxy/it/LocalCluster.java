@@ -73,6 +73,15 @@ final class LocalCluster implements AutoCloseable {
         run(Duration.ofSeconds(30), "thaw", member);
     }
 
+    /** SIGSTOP of the member's Patroni process alone: its REST API stops answering, its PostgreSQL keeps serving. */
+    void freezePatroni(String member) {
+        run(Duration.ofSeconds(30), "freeze-patroni", member);
+    }
+
+    void thawPatroni(String member) {
+        run(Duration.ofSeconds(30), "thaw-patroni", member);
+    }
+
     String switchover() {
         return run(Duration.ofMinutes(2), "switchover").trim();
     }

@@ -2,6 +2,7 @@ package io.patroxy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
 import java.net.URI;
@@ -40,10 +41,27 @@ class RealClusterIT {
     static final int STATS_PORT = 7100;
     static final String HAPROXY_URL = "jdbc:postgresql://127.0.0.1:5433/postgres";
     static final double CHECK_INTERVAL_S = 3.0;
+    /**
+     * How long the newer primary's Patroni stays frozen in the split brain, with the check settings
+     * this Patroxy runs with (the shipped defaults: inter 3 s, timeout 5 s, fall 3, fastinter 0.5 s).
+     * A frozen Patroni accepts the TCP connection and never answers, so each check fails only at its
+     * timeout; after the first failure the member is in transition and checked at fastinter; DOWN
+     * takes fall failures: at the earliest 3 x 5 + 2 x 0.5 = 16 s after the freeze (a check sent
+     * just before it). 14 s of sessions, then the thaw command (its SIGCONT comes ~0.5 s later):
+     * frozen ~14.5 s, under that bound by 1.5 s for Patroni's answer to the check in flight, and
+     * past the latest second failure (inter 3 s + 5 + 0.5 + 5 = 13.5 s): the member is shown going
+     * down, "UP 2/3" then "UP 1/3", but never DOWN.
+     */
+    static final Duration PATRONI_FREEZE = Duration.ofSeconds(14);
 
     static LocalCluster cluster;
     static PatroxyProcess patroxy;
     static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    /** The split brain one scenario leaves for the next, which heals it; null when there is none. */
+    static SplitBrain splitBrain;
+
+    record SplitBrain(String older, String newer) {
+    }
 
     @BeforeAll
     static void startClusterAndPatroxy() throws Exception {
@@ -95,8 +113,10 @@ class RealClusterIT {
         Writer viaHaproxy = new Writer(HAPROXY_URL, "w_haproxy");
         await().atMost(Duration.ofSeconds(20)).until(() -> viaPatroxy.acks.size() >= 10 && viaHaproxy.acks.size() >= 10);
 
-        long killedAt = System.nanoTime();
         cluster.kill(old);
+        // after the command returned (its processes are gone): the command itself takes up to ~1 s, and
+        // writes acknowledged meanwhile by the old leader must not pass for writes resumed on the new one
+        long killedAt = System.nanoTime();
         String promoted = cluster.waitLeaderOtherThan(old, Duration.ofSeconds(90));
         await("writes through Patroxy resume").atMost(Duration.ofSeconds(60))
                 .until(() -> viaPatroxy.acksAfter(killedAt) >= 5 && viaHaproxy.acksAfter(killedAt) >= 5);
@@ -246,8 +266,8 @@ class RealClusterIT {
             exec(patroxy.jdbcUrl(), "CREATE TABLE IF NOT EXISTS w_patroxy_hung (id bigint PRIMARY KEY, at timestamptz DEFAULT now())");
             Writer writer = new Writer(patroxy.jdbcUrl(), "w_patroxy_hung");
             await().atMost(Duration.ofSeconds(20)).until(() -> writer.acks.size() >= 10);
-            long frozenAt = System.nanoTime();
             cluster.freeze(old);
+            long frozenAt = System.nanoTime(); // after the command: writes acknowledged before the SIGSTOP are not resumed writes
             // no FIN will ever come from a frozen server: only shutdown-sessions ends this query
             CompletableFuture<Long> failedAfter = CompletableFuture.supplyAsync(() -> {
                 try (Statement st = stuck.createStatement()) {
@@ -327,15 +347,79 @@ class RealClusterIT {
             System.out.printf("FIGURES split brain (timelines %d and %d): 20 new sessions through Patroxy went to %s, through HAProxy to %s%n",
                     oldTimeline, newTimeline, viaPatroxy, viaHaproxy);
             assertThat(viaPatroxy).containsOnlyKeys(LocalCluster.address(other));
+            splitBrain = new SplitBrain(old, other); // the next scenario runs in it, then heals it
         } finally {
-            cluster.healSplit(other);
+            if (splitBrain == null) {
+                cluster.healSplit(other);
+            }
         }
-        await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
-                .until(() -> LocalCluster.address(other).equals(serverAddress(patroxy.jdbcUrl())));
     }
 
     @Test
     @Order(9)
+    void inTheSplitBrainAFrozenPatroniOnTheNewerPrimaryNeverSendsNewSessionsToTheOlderOne() throws Exception {
+        assumeThat(splitBrain).as("the split brain the previous scenario leaves").isNotNull();
+        String older = splitBrain.older();
+        String newer = splitBrain.newer();
+        try (Connection idle = connect(patroxy.jdbcUrl())) {
+            assertThat(serverAddress(idle)).as("the idle session").isEqualTo(LocalCluster.address(newer));
+            // Patroni alone stops answering (its checks time out); its PostgreSQL goes on serving
+            cluster.freezePatroni(newer);
+            long frozenAt = System.nanoTime();
+            SessionSampler sampler = new SessionSampler(patroxy.jdbcUrl(), "http://127.0.0.1:" + STATS_PORT + "/;csv", newer);
+            double frozenSeconds;
+            double thawedAt;
+            try {
+                // a deliberate duration, not a condition: a new session every 250 ms until it has passed
+                await().atMost(PATRONI_FREEZE.plusSeconds(30)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(250))
+                        .until(() -> {
+                            sampler.sampleOnce();
+                            return System.nanoTime() - frozenAt >= PATRONI_FREEZE.toNanos();
+                        });
+            } finally {
+                cluster.thawPatroni(newer);
+                frozenSeconds = (System.nanoTime() - frozenAt) / 1e9;
+                thawedAt = sampler.now();
+            }
+            await("Patroxy shows the thawed member UP again").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250))
+                    .until(() -> {
+                        sampler.sampleOnce();
+                        return sampler.between(thawedAt, Double.MAX_VALUE).size() >= 10 && "UP".equals(sampler.lastWatchedStatus());
+                    });
+            String idleAfterThaw;
+            try (Statement st = idle.createStatement(); ResultSet rs = st.executeQuery("SELECT 1")) {
+                rs.next();
+                idleAfterThaw = "answered SELECT " + rs.getInt(1);
+            } catch (SQLException e) {
+                idleAfterThaw = "failed: " + e.getMessage();
+            }
+            var during = sampler.between(0, thawedAt);
+            var after = sampler.between(thawedAt, Double.MAX_VALUE);
+            System.out.printf("FIGURES frozen Patroni on the newer primary %s (%s) in the split brain, frozen %.1f s (DOWN not before 16 s; times below since the freeze): "
+                    + "new sessions through Patroxy during the freeze %s, after the thaw %s (older primary %s); refused or held %d during, %d after; "
+                    + "Patroxy showed %s as %s; the idle session on it %s%n",
+                    newer, LocalCluster.address(newer), frozenSeconds, SessionSampler.sessionsPerAddress(during),
+                    SessionSampler.sessionsPerAddress(after), LocalCluster.address(older), SessionSampler.refused(during),
+                    SessionSampler.refused(after), newer, sampler.watchedStatusChanges(), idleAfterThaw);
+            sampler.samples.stream().filter(s -> s.failure() != null)
+                    .forEach(s -> System.out.printf("  no session at %.1f s: %s%n", s.atSeconds(), s.failure()));
+
+            assertThat(sampler.samples).extracting(SessionSampler.Sample::watchedStatus)
+                    .as("the frozen member is never marked DOWN (the freeze stays under timeout x fall)").doesNotContain("DOWN")
+                    .as("Patroxy saw its checks fail").anyMatch(status -> status.startsWith("UP ") && status.endsWith("/3"));
+            assertThat(sampler.samples).filteredOn(s -> LocalCluster.address(older).equals(s.address()))
+                    .as("new sessions that reached the older primary").isEmpty();
+            assertThat(idleAfterThaw).as("the idle session on the newer primary after the thaw").isEqualTo("answered SELECT 1");
+        } finally {
+            splitBrain = null;
+            cluster.healSplit(newer); // thaws its Patroni too, whatever happened here
+        }
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                .until(() -> LocalCluster.address(newer).equals(serverAddress(patroxy.jdbcUrl())));
+    }
+
+    @Test
+    @Order(10)
     void sigtermStopsPatroxyCleanly() throws Exception {
         assertThat(patroxy.stop()).isIn(0, 143);
         assertThat(patroxy.logText()).contains("stopped");

@@ -1,0 +1,115 @@
+package io.patroxy.it;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Collectors;
+
+/**
+ * A client without a pool, sampled by the caller's pace: each {@link #sampleOnce()} opens one new
+ * session through the entry point and records where it landed ({@code inet_server_addr()}), or
+ * that it got none in time (refused or held), and how Patroxy's stats CSV shows one member at
+ * that moment. Sample times are seconds since the sampler was made.
+ */
+final class SessionSampler {
+
+    /** @param address null when the client got no session (refused, held, cut off) */
+    record Sample(double atSeconds, String address, String watchedStatus, String failure) {
+    }
+
+    private final String url;
+    private final URI statsCsv;
+    private final String watched;
+    private final long startNanos = System.nanoTime();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    final List<Sample> samples = new CopyOnWriteArrayList<>();
+
+    SessionSampler(String url, String statsCsv, String watchedMember) {
+        this.url = url;
+        this.statsCsv = URI.create(statsCsv);
+        this.watched = watchedMember;
+    }
+
+    double now() {
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+
+    void sampleOnce() {
+        double at = now();
+        String address = null;
+        String failure = null;
+        try (Connection c = DriverManager.getConnection(url, props()); Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT host(inet_server_addr())")) {
+            rs.next();
+            address = rs.getString(1);
+        } catch (SQLException e) {
+            failure = e.getSQLState() + " " + e.getMessage();
+        }
+        samples.add(new Sample(at, address, watchedStatus(), failure));
+    }
+
+    /** A held client gives up after 3 s: the sampling pace is kept and the attempt counts as refused. */
+    private static Properties props() {
+        Properties p = Writer.props();
+        p.setProperty("connectTimeout", "3");
+        p.setProperty("loginTimeout", "3");
+        p.setProperty("socketTimeout", "5");
+        return p;
+    }
+
+    private String watchedStatus() {
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(statsCsv).timeout(Duration.ofSeconds(2)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            List<String> header = List.of(r.body().lines().findFirst().orElseThrow().substring(2).split(","));
+            int svname = header.indexOf("svname");
+            int status = header.indexOf("status");
+            return r.body().lines().skip(1).map(l -> l.split(",", -1)).filter(row -> row[svname].equals(watched))
+                    .map(row -> row[status]).findFirst().orElse("(not listed)");
+        } catch (Exception e) {
+            return "(stats: " + e.getClass().getSimpleName() + ")";
+        }
+    }
+
+    List<Sample> between(double fromSeconds, double toSeconds) {
+        return samples.stream().filter(s -> s.atSeconds() >= fromSeconds && s.atSeconds() < toSeconds).toList();
+    }
+
+    static Map<String, Long> sessionsPerAddress(List<Sample> samples) {
+        return samples.stream().filter(s -> s.address() != null)
+                .collect(Collectors.groupingBy(Sample::address, TreeMap::new, Collectors.counting()));
+    }
+
+    static long refused(List<Sample> samples) {
+        return samples.stream().filter(s -> s.address() == null).count();
+    }
+
+    String lastWatchedStatus() {
+        return samples.isEmpty() ? null : samples.get(samples.size() - 1).watchedStatus();
+    }
+
+    /** The watched member's status each time it changed, e.g. {@code UP@0.0s -> UP 2/3@5.3s -> UP@14.2s}. */
+    String watchedStatusChanges() {
+        StringBuilder out = new StringBuilder();
+        String last = null;
+        for (Sample s : samples) {
+            if (!s.watchedStatus().equals(last)) {
+                out.append(last == null ? "" : " -> ").append(s.watchedStatus()).append(String.format("@%.1fs", s.atSeconds()));
+                last = s.watchedStatus();
+            }
+        }
+        return out.toString();
+    }
+}

@@ -3,18 +3,22 @@ package io.patroxy.app;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 
+import jakarta.enterprise.event.Event;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 
 import org.jboss.logging.Logger;
 
 import io.patroxy.cluster.ClusterRegistry;
+import io.patroxy.cluster.IntervalPolicy;
+import io.patroxy.config.CheckSettings;
 import io.patroxy.config.ConfigValidation;
 import io.patroxy.config.PatroxyConfig;
 import io.patroxy.health.HealthChecks;
 import io.patroxy.proxy.HoldQueue;
 import io.patroxy.proxy.ProxyServer;
 import io.patroxy.proxy.SessionRegistry;
+import io.patroxy.stats.ProxyStarted;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Vertx;
@@ -30,15 +34,17 @@ public class Patroxy {
 
     private final PatroxyConfig config;
     private final Vertx vertx;
+    private final Event<ProxyStarted> started;
     private ConfigValidation.Settings settings;
     private ClusterRegistry cluster;
     private SessionRegistry sessions;
     private ProxyServer proxy;
     private HealthChecks checks;
 
-    public Patroxy(PatroxyConfig config, Vertx vertx) {
+    public Patroxy(PatroxyConfig config, Vertx vertx, Event<ProxyStarted> started) {
         this.config = config;
         this.vertx = vertx;
+        this.started = started;
     }
 
     void onStart(@Observes StartupEvent event) {
@@ -53,7 +59,10 @@ public class Patroxy {
         cluster.addListener(holds);
         proxy = new ProxyServer(settings.proxy(), cluster::view, sessions, holds);
         proxy.start();
-        checks = HealthChecks.start(vertx, settings.members(), settings.check(), settings.proxy().connectTimeout(), cluster);
+        CheckSettings check = settings.check();
+        checks = HealthChecks.start(vertx, settings.members(), check, settings.proxy().connectTimeout(),
+                member -> IntervalPolicy.next(check, cluster.view(), member), cluster::record);
+        started.fire(new ProxyStarted(cluster, sessions, proxy.address()));
     }
 
     /**

@@ -4,8 +4,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-import io.patroxy.health.CheckSettings;
-import io.patroxy.proxy.ProxySettings;
 
 /**
  * Checks the whole configuration in one place and turns it into the plain settings the

@@ -5,13 +5,19 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 
-import io.patroxy.cluster.ClusterRegistry;
 import io.patroxy.config.MemberAddress;
 import io.quarkus.rest.client.reactive.QuarkusRestClientBuilder;
 import io.vertx.core.Vertx;
+import io.patroxy.config.CheckSettings;
 
-/** Starts one {@link MemberChecker} per member, reporting to the {@link ClusterRegistry}. */
+/**
+ * Starts one {@link MemberChecker} per member. Checkers only report, through a narrow port:
+ * {@code report} takes each outcome (the cluster registry, a floor above, turns them into
+ * snapshots) and {@code pace} says how long after one check of a member its next begins.
+ */
 public final class HealthChecks {
 
     private final List<MemberChecker> checkers = new ArrayList<>();
@@ -20,15 +26,14 @@ public final class HealthChecks {
     }
 
     public static HealthChecks start(Vertx vertx, List<MemberAddress> members, CheckSettings check,
-            Duration connectTimeout, ClusterRegistry cluster) {
+            Duration connectTimeout, Function<String, Duration> pace, BiConsumer<String, CheckOutcome> report) {
         PatroniApi api = patroniApi(check, connectTimeout);
         Scheduler scheduler = vertxScheduler(vertx);
         HealthChecks checks = new HealthChecks();
         for (MemberAddress m : members) {
             String url = check.scheme() + "://" + m.host() + ":" + m.apiPort() + check.path();
             MemberChecker checker = new MemberChecker(m, new PatroniProbe(api, url, check.timeout()), check.timeout(),
-                    scheduler, () -> IntervalPolicy.next(check, cluster.view(), m.name()),
-                    outcome -> cluster.record(m.name(), outcome));
+                    scheduler, () -> pace.apply(m.name()), outcome -> report.accept(m.name(), outcome));
             checks.checkers.add(checker);
             checker.start();
         }

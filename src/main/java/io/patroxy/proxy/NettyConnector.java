@@ -17,6 +17,7 @@ import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.resolver.AddressResolverGroup;
 import io.patroxy.config.MemberAddress;
 import io.patroxy.pgwire.FirstMessage;
+import io.patroxy.config.ProxySettings;
 
 /**
  * Server connections over Netty: one Bootstrap template, cloned onto the client's event loop per

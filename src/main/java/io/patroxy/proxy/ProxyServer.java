@@ -15,6 +15,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.patroxy.cluster.ClusterView;
+import io.patroxy.config.ProxySettings;
 
 /** The PostgreSQL listener: accepts clients and relays each to the current leader. */
 public final class ProxyServer {

@@ -7,7 +7,6 @@ import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Liveness;
 import org.eclipse.microprofile.health.Readiness;
 
-import io.patroxy.app.Patroxy;
 import io.patroxy.config.PatroxyConfig;
 
 /** The probes at /q/health/live and /q/health/ready (SmallRye Health); never behind basic auth. */
@@ -20,18 +19,19 @@ final class ProbeChecks {
     @Liveness
     @ApplicationScoped
     static class Listening implements HealthCheck {
-        private final Patroxy patroxy;
+        private final StatsEndpoint stats;
 
-        Listening(Patroxy patroxy) {
-            this.patroxy = patroxy;
+        Listening(StatsEndpoint stats) {
+            this.stats = stats;
         }
 
         @Override
         public HealthCheckResponse call() {
-            boolean bound = patroxy.cluster() != null && patroxy.proxyAddress() != null;
+            var proxy = stats.proxy();
+            boolean bound = proxy.isPresent() && proxy.get().address() != null;
             var r = HealthCheckResponse.named("listener").status(bound);
             if (bound) {
-                r.withData("address", patroxy.proxyAddress().getHostString() + ":" + patroxy.proxyAddress().getPort());
+                r.withData("address", proxy.get().address().getHostString() + ":" + proxy.get().address().getPort());
             }
             return r.build();
         }
@@ -44,17 +44,17 @@ final class ProbeChecks {
     @Readiness
     @ApplicationScoped
     static class LeaderKnown implements HealthCheck {
-        private final Patroxy patroxy;
+        private final StatsEndpoint stats;
         private final boolean requireLeader;
 
-        LeaderKnown(Patroxy patroxy, PatroxyConfig config) {
-            this.patroxy = patroxy;
+        LeaderKnown(StatsEndpoint stats, PatroxyConfig config) {
+            this.stats = stats;
             this.requireLeader = config.health().readyRequiresLeader();
         }
 
         @Override
         public HealthCheckResponse call() {
-            var cluster = patroxy.cluster();
+            var cluster = stats.proxy().map(ProxyStarted::cluster).orElse(null);
             String leader = cluster == null ? null : cluster.view().leaderName().orElse(null);
             boolean ready = cluster != null && (leader != null || !requireLeader);
             return HealthCheckResponse.named("leader").status(ready)

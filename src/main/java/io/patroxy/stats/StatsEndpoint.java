@@ -8,10 +8,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
-import jakarta.annotation.Priority;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
-import jakarta.interceptor.Interceptor;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
@@ -20,18 +18,16 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.patroxy.app.Patroxy;
 import io.patroxy.cluster.MemberView;
 import io.patroxy.config.PatroxyConfig;
 import io.quarkus.runtime.ShutdownEvent;
-import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
 /**
- * Quarkus glue of the stats listener, kept thin: once {@link Patroxy} has started, adds the
+ * Quarkus glue of the stats listener, kept thin: once the proxy has started ({@link ProxyStarted}), adds the
  * leader history to the cluster's listeners and binds the metrics; serves the page, CSV and JSON
  * on Quarkus' HTTP server, and guards everything but the health probes with basic auth when
  * {@code patroxy.stats.auth} is set.
@@ -47,10 +43,10 @@ public class StatsEndpoint {
     /** Before every other route, the Prometheus and health ones included. */
     private static final int AUTH_ORDER = -10_000;
 
-    private record Running(StatsSnapshots.Info info, LeaderHistory leaders, UpTransitions ups, PatroxyMetrics metrics) {
+    private record Running(ProxyStarted proxy, StatsSnapshots.Info info, LeaderHistory leaders, UpTransitions ups,
+            PatroxyMetrics metrics) {
     }
 
-    private final Patroxy patroxy;
     private final PatroxyConfig config;
     private final MeterRegistry registry;
     private final ObjectMapper json;
@@ -60,9 +56,8 @@ public class StatsEndpoint {
     private final Clock clock = Clock.systemUTC();
     private volatile Running running;
 
-    public StatsEndpoint(Patroxy patroxy, PatroxyConfig config, MeterRegistry registry, ObjectMapper json,
+    public StatsEndpoint(PatroxyConfig config, MeterRegistry registry, ObjectMapper json,
             @ConfigProperty(name = "quarkus.application.version", defaultValue = "unknown") String version) {
-        this.patroxy = patroxy;
         this.config = config;
         this.registry = registry;
         this.json = json;
@@ -70,22 +65,28 @@ public class StatsEndpoint {
         this.auth = BasicAuth.fromConfig(config.stats().auth());
     }
 
-    /** After {@link Patroxy#onStart} (which observes with the default priority). */
-    void onStart(@Observes @Priority(Interceptor.Priority.APPLICATION + 600) StartupEvent event) {
-        var cluster = patroxy.cluster();
+    /** The proxy has started: its cluster view and sessions are there to be shown. */
+    void onStart(@Observes ProxyStarted proxy) {
+        var cluster = proxy.cluster();
         List<String> members = cluster.view().members().stream().map(MemberView::name).toList();
         LeaderHistory leaders = new LeaderHistory(LeaderHistory.DEFAULT_CAPACITY, clock);
         UpTransitions ups = new UpTransitions(members);
         cluster.addListener(leaders);
         cluster.addListener(ups);
         leaders.observe(cluster.view()); // a leader found before the listener was added
-        PatroxyMetrics metrics = new PatroxyMetrics(members, cluster::view, patroxy.sessions(), leaders, ups, clock,
+        PatroxyMetrics metrics = new PatroxyMetrics(members, cluster::view, proxy.sessions(), leaders, ups, clock,
                 version);
         metrics.bindTo(registry); // the FunctionCounters hold `metrics` weakly: `running` keeps it
-        running = new Running(new StatsSnapshots.Info(config.stats().name(), version, ProcessHandle.current().pid(),
+        running = new Running(proxy, new StatsSnapshots.Info(config.stats().name(), version, ProcessHandle.current().pid(),
                 clock.instant()), leaders, ups, metrics);
         LOG.infof("stats on http://%s:%d/ (auth %s, refresh %s)", config.stats().host(), config.stats().port(),
                 auth.isPresent() ? "on" : "off", config.stats().refresh());
+    }
+
+    /** The proxy as it started, empty before. */
+    Optional<ProxyStarted> proxy() {
+        Running r = running;
+        return r == null ? Optional.empty() : Optional.of(r.proxy());
     }
 
     void onStop(@Observes ShutdownEvent event) {
@@ -142,7 +143,7 @@ public class StatsEndpoint {
             ctx.response().setStatusCode(503).putHeader(HttpHeaders.RETRY_AFTER, "1").end("Patroxy is starting\n");
             return Optional.empty();
         }
-        return Optional.of(StatsSnapshots.capture(r.info(), patroxy.cluster().view(), patroxy.sessions(), r.leaders(),
+        return Optional.of(StatsSnapshots.capture(r.info(), r.proxy().cluster().view(), r.proxy().sessions(), r.leaders(),
                 r.ups(), clock.instant()));
     }
 

@@ -15,6 +15,7 @@ import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 import io.patroxy.config.MemberAddress;
+import io.patroxy.cluster.IntervalPolicy;
 
 /**
  * HAProxy's scheduling rule: the next check starts {@code inter} after the previous one ended; and

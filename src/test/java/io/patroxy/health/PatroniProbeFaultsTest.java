@@ -30,6 +30,7 @@ import io.patroxy.health.MemberHealth.State;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.vertx.core.Vertx;
+import io.patroxy.config.CheckSettings;
 
 /**
  * A real {@link PatroniProbe} (the Quarkus REST client, built as {@link HealthChecks} builds it, so it

@@ -18,6 +18,7 @@ import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider;
 import io.patroxy.config.MemberAddress;
+import io.patroxy.config.ProxySettings;
 
 /**
  * Issue 9, failure 8: a member's host name is resolved without blocking the event loop. A name

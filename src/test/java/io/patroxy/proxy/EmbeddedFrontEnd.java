@@ -18,6 +18,7 @@ import io.patroxy.health.CheckOutcome;
 import io.patroxy.health.CheckOutcomes;
 import io.patroxy.health.CheckStatus;
 import io.patroxy.health.PatroniStatus;
+import io.patroxy.config.ProxySettings;
 
 /**
  * The whole front end on EmbeddedChannels: real ClusterRegistry, SessionRegistry, HoldQueue and

@@ -14,6 +14,7 @@ import io.patroxy.cluster.ClusterRegistry;
 import io.patroxy.config.MemberAddress;
 import io.patroxy.health.CheckOutcome;
 import io.patroxy.health.CheckOutcomes;
+import io.patroxy.config.ProxySettings;
 
 /** A real ProxyServer on loopback in front of stub servers, with member health driven by hand. */
 final class ProxyFixture implements AutoCloseable {

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import io.patroxy.config.MemberAddress;
+import io.patroxy.config.ProxySettings;
 
 /** The relay over real loopback sockets, in front of a stub server. */
 class RelayTest {

@@ -1,9 +1,10 @@
-package io.patroxy.health;
+package io.patroxy.cluster;
 
 import java.time.Duration;
 
-import io.patroxy.cluster.ClusterView;
-import io.patroxy.cluster.MemberView;
+import io.patroxy.config.CheckSettings;
+import io.patroxy.health.MemberHealth;
+import io.patroxy.config.CheckSettings;
 
 /**
  * How long after one check of a member its next check starts: HAProxy's {@code inter},

@@ -1,4 +1,4 @@
-package io.patroxy.proxy;
+package io.patroxy.config;
 
 import java.time.Duration;
 

@@ -1,4 +1,4 @@
-package io.patroxy.health;
+package io.patroxy.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -9,8 +9,11 @@ import java.time.ZoneOffset;
 
 import org.junit.jupiter.api.Test;
 
-import io.patroxy.cluster.ClusterRegistry;
+import io.patroxy.config.CheckSettings;
+import io.patroxy.health.CheckOutcomes;
 import io.patroxy.config.MemberAddress;
+import io.patroxy.config.CheckSettings;
+import io.patroxy.health.CheckOutcomes;
 
 /** inter / fastinter / downinter, with Patroxy's rule: everyone fast while unsettled. */
 class IntervalPolicyTest {

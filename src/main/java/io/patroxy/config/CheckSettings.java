@@ -1,4 +1,4 @@
-package io.patroxy.health;
+package io.patroxy.config;
 
 import java.time.Duration;
 

@@ -15,15 +15,18 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 /**
- * A client without a pool, sampled by the caller's pace: each {@link #sampleOnce()} opens one new
- * session through the entry point and records where it landed ({@code inet_server_addr()}), or
- * that it got none in time (refused or held), and how Patroxy's stats CSV shows one member at
- * that moment. Sample times are seconds since the sampler was made.
+ * A client without a pool, on its own thread: every {@code period} it opens one new session
+ * through the entry point and records where it landed ({@code inet_server_addr()}), or that it got
+ * none in time (refused or held), and how Patroxy's stats CSV shows one member at that moment.
+ * Sample times are seconds since the sampler started.
  */
-final class SessionSampler {
+final class SessionSampler implements AutoCloseable {
 
     /** @param address null when the client got no session (refused, held, cut off) */
     record Sample(double atSeconds, String address, String watchedStatus, String failure) {
@@ -34,19 +37,22 @@ final class SessionSampler {
     private final String watched;
     private final long startNanos = System.nanoTime();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final ScheduledExecutorService client = Executors.newSingleThreadScheduledExecutor();
     final List<Sample> samples = new CopyOnWriteArrayList<>();
 
-    SessionSampler(String url, String statsCsv, String watchedMember) {
+    SessionSampler(String url, String statsCsv, String watchedMember, Duration period) {
         this.url = url;
         this.statsCsv = URI.create(statsCsv);
         this.watched = watchedMember;
+        // at a fixed rate: a slow sample is followed at once by the next, never run beside it
+        client.scheduleAtFixedRate(this::sampleOnce, 0, period.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     double now() {
         return (System.nanoTime() - startNanos) / 1e9;
     }
 
-    void sampleOnce() {
+    private void sampleOnce() {
         double at = now();
         String address = null;
         String failure = null;
@@ -56,6 +62,8 @@ final class SessionSampler {
             address = rs.getString(1);
         } catch (SQLException e) {
             failure = e.getSQLState() + " " + e.getMessage();
+        } catch (RuntimeException e) { // a scheduled task that throws is never run again
+            failure = e.toString();
         }
         samples.add(new Sample(at, address, watchedStatus(), failure));
     }
@@ -111,5 +119,14 @@ final class SessionSampler {
             }
         }
         return out.toString();
+    }
+
+    /** Lets the sample in flight end (its timeouts bound it), then stops. */
+    @Override
+    public void close() throws InterruptedException {
+        client.shutdown();
+        if (!client.awaitTermination(15, TimeUnit.SECONDS)) {
+            client.shutdownNow();
+        }
     }
 }

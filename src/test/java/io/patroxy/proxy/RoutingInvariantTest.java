@@ -20,7 +20,7 @@ import io.patroxy.proxy.Session.State;
  * The routing invariant under random interleavings (issue 9): random cluster snapshots (UP, DOWN,
  * going up or down, timelines, two primaries, flaky checks, no leader) mixed with random session
  * events (connects done or failed, the server's first message, 'N' or 'S', a FATAL, client bytes,
- * closes), one event-loop turn at a time. After every step: no session began relaying on a member
+ * closes, the end of the shutdown grace), one event-loop turn at a time. After every step: no session began relaying on a member
  * that is not the leader; after every turn of the loops: the whole invariant of {@code DropPolicy}.
  * Run with {@code -Dpatroxy.invariant.runs=100000} for a long soak; the seed of a failure is printed.
  */
@@ -134,6 +134,10 @@ class RoutingInvariantTest {
         if (r < 80 && !fe.clients.isEmpty()) {
             fe.clients.get(rnd.nextInt(fe.clients.size())).close();
             return "client closed";
+        }
+        if (r == 80 && rnd.nextInt(4) == 0) {
+            fe.sessions.shutdownAll(); // the end of the shutdown grace, at any moment
+            return "shutdown";
         }
         if (r < 90) {
             fe.runAll();

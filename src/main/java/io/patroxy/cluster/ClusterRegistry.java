@@ -23,8 +23,21 @@ public final class ClusterRegistry {
 
     private final AtomicReference<ClusterView> view;
     private final List<ClusterListener> listeners = new CopyOnWriteArrayList<>();
+    private final boolean leaderRole;
+    private final String name;
 
+    /** For a leader role (primary, leader): snapshots name the leader. */
     public ClusterRegistry(List<MemberAddress> members, int fall, int rise, Clock clock) {
+        this("", members, fall, rise, clock, true);
+    }
+
+    /**
+     * @param name       the listener's, for the log ("" for the only one)
+     * @param leaderRole false for a balanced role: no leader is selected, several members UP is normal
+     */
+    public ClusterRegistry(String name, List<MemberAddress> members, int fall, int rise, Clock clock, boolean leaderRole) {
+        this.name = name;
+        this.leaderRole = leaderRole;
         List<MemberView> initial = new ArrayList<>();
         for (MemberAddress m : members) {
             initial.add(MemberView.unchecked(m, MemberHealth.initial(fall, rise), clock.instant()));
@@ -58,13 +71,16 @@ public final class ClusterRegistry {
         if (updated == null) {
             throw new IllegalArgumentException("unknown member " + memberName);
         }
-        LeaderSelector.Selection selection = LeaderSelector.select(members);
+        LeaderSelector.Selection selection = leaderRole ? LeaderSelector.select(members)
+                : new LeaderSelector.Selection(java.util.Optional.empty(), false, false);
         ClusterView after = new ClusterView(members, selection.leader().orElse(null), selection.contested(),
                 selection.splitBrain(), outcome.finishedAt());
         view.set(after);
 
-        logMemberChange(previous, updated, after);
-        logLeaderChange(before, after);
+        logMemberChange(name, previous, updated, after);
+        if (leaderRole) {
+            logLeaderChange(before, after);
+        }
         for (ClusterListener listener : listeners) {
             try {
                 listener.onChange(before, after);
@@ -74,13 +90,13 @@ public final class ClusterRegistry {
         }
     }
 
-    private static void logMemberChange(MemberView previous, MemberView updated, ClusterView after) {
+    private static void logMemberChange(String listener, MemberView previous, MemberView updated, ClusterView after) {
         String was = previous.health().display();
         String now = updated.health().display();
         if (was.equals(now)) {
             return;
         }
-        String line = String.format("member %s: %s -> %s, reason: %s, patroni role: %s; %d of %d members UP",
+        String line = String.format((listener.isEmpty() ? "" : "listener " + listener + ": ") + "member %s: %s -> %s, reason: %s, patroni role: %s; %d of %d members UP",
                 updated.name(), was, now, updated.lastCheck().describe(), updated.patroni().role(),
                 after.upCount(), after.members().size());
         if (previous.isUp() && !updated.isUp()) {

@@ -10,11 +10,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 
 import io.netty.channel.Channel;
 import io.patroxy.cluster.ClusterListener;
 import io.patroxy.cluster.ClusterView;
+import io.patroxy.cluster.RouteView;
+import io.patroxy.cluster.Routing;
 import io.patroxy.cluster.DropPolicy;
 import io.patroxy.config.MemberAddress;
 
@@ -42,13 +43,24 @@ public final class SessionRegistry implements ClusterListener {
     private final Map<String, MemberTraffic> traffic = new LinkedHashMap<>();
     private final Map<CloseCause, LongAdder> closes = new EnumMap<>(CloseCause.class);
     private final Consumer<Session> accessLog;
-    private final CancelKeys cancelKeys = new CancelKeys();
+    private final CancelKeys cancelKeys;
     private final LongAdder held = new LongAdder();
-    private final Supplier<ClusterView> view;
+    private final Routing routing;
+    private RouteView lastSeen;
 
-    public SessionRegistry(List<MemberAddress> members, int maxconn, Supplier<ClusterView> view, Consumer<Session> accessLog) {
+    /** A leader listener's sessions, with cancel keys of their own. */
+    public SessionRegistry(List<MemberAddress> members, int maxconn, java.util.function.Supplier<ClusterView> view,
+            Consumer<Session> accessLog) {
+        this(members, maxconn, Routing.leader("", view), new CancelKeys(), accessLog);
+    }
+
+    /** @param cancelKeys shared by every listener: a cancel reaches the member of its session, whatever the listener */
+    public SessionRegistry(List<MemberAddress> members, int maxconn, Routing routing, CancelKeys cancelKeys,
+            Consumer<Session> accessLog) {
         this.maxconn = maxconn;
-        this.view = view;
+        this.routing = routing;
+        this.cancelKeys = cancelKeys;
+        this.lastSeen = routing.now();
         this.accessLog = accessLog;
         for (MemberAddress m : members) {
             traffic.put(m.name(), new MemberTraffic());
@@ -72,9 +84,13 @@ public final class SessionRegistry implements ClusterListener {
         return session;
     }
 
-    /** The snapshot current now. */
-    ClusterView view() {
-        return view.get();
+    /** The snapshots this listener routes by, current now. */
+    RouteView view() {
+        return routing.now();
+    }
+
+    Routing routing() {
+        return routing;
     }
 
     /**
@@ -151,10 +167,20 @@ public final class SessionRegistry implements ClusterListener {
         open.forEach(s -> s.post(Session.Event.SHUTDOWN));
     }
 
+    /**
+     * A snapshot of this listener's members (or of the leader listener's, for a fallback) was
+     * published: the sessions on every member whose verdict changed are told.
+     */
     @Override
-    public void onChange(ClusterView before, ClusterView after) {
-        for (DropPolicy.Change change : DropPolicy.changes(before, after)) {
-            byMember.get(change.member()).forEach(s -> s.post(Session.Event.ROUTE_CHANGED));
+    public synchronized void onChange(ClusterView before, ClusterView after) {
+        RouteView now = routing.now();
+        RouteView was = lastSeen;
+        lastSeen = now;
+        for (DropPolicy.Change change : DropPolicy.changes(was, now)) {
+            Set<Session> on = byMember.get(change.member());
+            if (on != null) {
+                on.forEach(s -> s.post(Session.Event.ROUTE_CHANGED));
+            }
         }
     }
 

@@ -56,7 +56,7 @@ final class EmbeddedFrontEnd {
             connects.add(new Connect(member, server, promise));
             return promise;
         };
-        px = new ProxyContext(settings, cluster::view, sessions, holds, connector);
+        px = new ProxyContext(settings, sessions, holds, connector);
     }
 
     /** A new client connection (its first read asked for). */

@@ -2,6 +2,7 @@ package io.patroxy.app;
 
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -19,6 +20,8 @@ import io.patroxy.config.CheckSettings;
 import io.patroxy.config.ConfigValidation;
 import io.patroxy.config.ListenerSettings;
 import io.patroxy.config.PatroxyConfig;
+import io.patroxy.health.ClusterDiscovery;
+import io.patroxy.health.DiscoveredMembers;
 import io.patroxy.health.HealthChecks;
 import io.patroxy.proxy.CancelKeys;
 import io.patroxy.proxy.HoldQueue;
@@ -47,6 +50,7 @@ public class Patroxy {
     private final List<ProxyServer> servers = new ArrayList<>();
     private final List<HealthChecks> checks = new ArrayList<>();
     private Transport transport;
+    private ClusterDiscovery discovery;
 
     public Patroxy(PatroxyConfig config, Vertx vertx, Event<ProxyStarted> started) {
         this.config = config;
@@ -103,7 +107,23 @@ public class Patroxy {
             }
         }
         listeners.sort(Comparator.comparingInt(x -> indexOf(x.name())));
+        if (settings.discovery()) {
+            startDiscovery(shared);
+        }
         started.fire(new ProxyStarted(listeners));
+    }
+
+    /** {@code patroxy.discovery=cluster}: members learnt from Patroni's /cluster join every listener. */
+    private void startDiscovery(CheckSettings shared) {
+        Duration removeAfter = shared.interval().multipliedBy(shared.fall());
+        discovery = new ClusterDiscovery(new DiscoveredMembers(settings.members(), removeAfter),
+                HealthChecks.clusterFetcher(shared, settings.proxy().connectTimeout()), HealthChecks.vertxScheduler(vertx),
+                shared.interval(), members -> {
+                    listeners.forEach(l -> l.cluster().setMembers(members));
+                    checks.forEach(c -> c.setMembers(members));
+                });
+        discovery.start();
+        LOG.infof("discovery: members from Patroni's /cluster, seeds %s; a member gone for %s leaves", settings.members(), removeAfter);
     }
 
     private int indexOf(String listener) {
@@ -126,6 +146,9 @@ public class Patroxy {
                 transport.shutdown();
             }
         } finally {
+            if (discovery != null) {
+                discovery.stop();
+            }
             checks.forEach(HealthChecks::stop);
         }
     }

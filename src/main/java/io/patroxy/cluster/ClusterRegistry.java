@@ -25,6 +25,10 @@ public final class ClusterRegistry {
     private final List<ClusterListener> listeners = new CopyOnWriteArrayList<>();
     private final boolean leaderRole;
     private final String name;
+    private final int fall;
+    private final int rise;
+    private final Clock clock;
+    private volatile boolean discoveryCanRemove;
 
     /** For a leader role (primary, leader): snapshots name the leader. */
     public ClusterRegistry(List<MemberAddress> members, int fall, int rise, Clock clock) {
@@ -38,6 +42,9 @@ public final class ClusterRegistry {
     public ClusterRegistry(String name, List<MemberAddress> members, int fall, int rise, Clock clock, boolean leaderRole) {
         this.name = name;
         this.leaderRole = leaderRole;
+        this.fall = fall;
+        this.rise = rise;
+        this.clock = clock;
         List<MemberView> initial = new ArrayList<>();
         for (MemberAddress m : members) {
             initial.add(MemberView.unchecked(m, MemberHealth.initial(fall, rise), clock.instant()));
@@ -51,6 +58,38 @@ public final class ClusterRegistry {
 
     public void addListener(ClusterListener listener) {
         listeners.add(listener);
+    }
+
+    /**
+     * The members changed (discovery): new ones join unchecked (not routable until their first
+     * check), gone ones leave the snapshot — a session still on one is dropped like on mark-down.
+     */
+    public synchronized void setMembers(List<MemberAddress> addresses) {
+        discoveryCanRemove = true;
+        ClusterView before = view.get();
+        List<MemberView> members = new ArrayList<>();
+        for (MemberAddress a : addresses) {
+            members.add(before.member(a.name()).orElseGet(() -> MemberView.unchecked(a, MemberHealth.initial(fall, rise), clock.instant())));
+        }
+        LeaderSelector.Selection selection = leaderRole ? LeaderSelector.select(members)
+                : new LeaderSelector.Selection(java.util.Optional.empty(), false, false);
+        ClusterView after = new ClusterView(members, selection.leader().orElse(null), selection.contested(),
+                selection.splitBrain(), clock.instant());
+        view.set(after);
+        if (leaderRole) {
+            logLeaderChange(before, after);
+        }
+        notifyListeners(before, after);
+    }
+
+    private void notifyListeners(ClusterView before, ClusterView after) {
+        for (ClusterListener listener : listeners) {
+            try {
+                listener.onChange(before, after);
+            } catch (RuntimeException e) {
+                LOG.errorf(e, "cluster listener %s failed", listener);
+            }
+        }
     }
 
     /** Applies one check result of one member and publishes the resulting snapshot. */
@@ -69,6 +108,9 @@ public final class ClusterRegistry {
             }
         }
         if (updated == null) {
+            if (discoveryCanRemove) {
+                return; // a member discovery removed while its last check was in flight
+            }
             throw new IllegalArgumentException("unknown member " + memberName);
         }
         LeaderSelector.Selection selection = leaderRole ? LeaderSelector.select(members)
@@ -81,13 +123,7 @@ public final class ClusterRegistry {
         if (leaderRole) {
             logLeaderChange(before, after);
         }
-        for (ClusterListener listener : listeners) {
-            try {
-                listener.onChange(before, after);
-            } catch (RuntimeException e) {
-                LOG.errorf(e, "cluster listener %s failed", listener);
-            }
-        }
+        notifyListeners(before, after);
     }
 
     private static void logMemberChange(String listener, MemberView previous, MemberView updated, ClusterView after) {

@@ -91,7 +91,7 @@ public final class DropPolicy {
         return switch (verdict(v, member)) {
             case MEMBER_DOWN -> "member " + member + " was marked DOWN by Patroxy"
                     + (v.routing().leaderRole() ? "" : " on listener " + v.routing().listener()) + " ("
-                    + v.own().member(member).map(MemberView::lastCheckSummary).orElse("not a member") + ")";
+                    + v.own().member(member).map(MemberView::lastCheckSummary).orElse("it left Patroni's cluster") + ")";
             case LEADER_CHANGED -> "the leader moved from " + member + " to " + v.leaderName() + " (Patroxy)";
             case KEEP_RELAYING -> "no leader is known in cluster " + v.own().scope() + " (Patroxy)";
             case ROUTE -> member + " may have sessions";
@@ -109,12 +109,15 @@ public final class DropPolicy {
      * snapshots (leader → none → another leader, a split brain, a flap) skips a drop.
      */
     public static List<Change> changes(RouteView before, RouteView after) {
+        java.util.Set<String> names = new java.util.LinkedHashSet<>();
+        after.own().members().forEach(m -> names.add(m.name()));
+        before.own().members().forEach(m -> names.add(m.name())); // a member that left: its sessions go
         List<Change> changes = new ArrayList<>();
-        for (MemberView m : after.own().members()) {
-            Verdict was = verdict(before, m.name());
-            Verdict now = verdict(after, m.name());
+        for (String name : names) {
+            Verdict was = verdict(before, name);
+            Verdict now = verdict(after, name);
             if (!Objects.equals(was, now)) {
-                changes.add(new Change(m.name(), now, why(after, m.name())));
+                changes.add(new Change(name, now, why(after, name)));
             }
         }
         return changes;

@@ -23,7 +23,7 @@ public final class ConfigValidation {
      * @param warnings  what start-up should log (not errors)
      */
     public record Settings(List<MemberAddress> members, CheckSettings check, ProxySettings proxy,
-            List<ListenerSettings> listeners, List<String> warnings) {
+            List<ListenerSettings> listeners, List<String> warnings, boolean discovery) {
     }
 
     /** @throws InvalidConfigException naming every bad key and value */
@@ -83,6 +83,9 @@ public final class ConfigValidation {
             specs.stream().filter(ListenerSpec::fallback).filter(l -> !anyLeaderRole).forEach(l -> v.problems.add(
                     "patroxy.listeners: " + l.name() + " has fallback=on but no listener has role primary or leader to fall back to"));
         }
+        if (!config.discovery().equals("none") && !config.discovery().equals("cluster")) {
+            v.problems.add("patroxy.discovery='" + config.discovery() + "': must be none or cluster");
+        }
         if (!v.problems.isEmpty()) {
             throw new InvalidConfigException(v.problems);
         }
@@ -105,7 +108,8 @@ public final class ConfigValidation {
                     proxy.shutdownGrace(), l.hold().orElse(proxy.holdTimeout()), proxy.holdQueue());
             listeners.add(new ListenerSettings(l, lc, lp));
         }
-        return new Settings(members, check, proxy, List.copyOf(listeners), List.copyOf(warnings));
+        return new Settings(members, check, proxy, List.copyOf(listeners), List.copyOf(warnings),
+                config.discovery().equals("cluster"));
     }
 
     private void positive(String key, Duration value) {

@@ -32,6 +32,13 @@ public interface PatroxyConfig {
 
     Check check();
 
+    /**
+     * {@code cluster}: {@code patroxy.members} are seeds, and members are learnt from Patroni's
+     * {@code /cluster}; {@code none} (the default): exactly the configured members.
+     */
+    @io.smallrye.config.WithDefault("none")
+    String discovery();
+
     Timeout timeout();
 
     /** How many more times a failed connection to the leader is tried (HAProxy's {@code retries}). */

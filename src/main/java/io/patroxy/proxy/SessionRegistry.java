@@ -1,7 +1,6 @@
 package io.patroxy.proxy;
 
 import java.util.EnumMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -40,7 +39,7 @@ public final class SessionRegistry implements ClusterListener {
     private final LongAdder refused = new LongAdder();
     private final Set<Session> open = ConcurrentHashMap.newKeySet();
     private final Map<String, Set<Session>> byMember = new ConcurrentHashMap<>();
-    private final Map<String, MemberTraffic> traffic = new LinkedHashMap<>();
+    private final Map<String, MemberTraffic> traffic = new ConcurrentHashMap<>();
     private final Map<CloseCause, LongAdder> closes = new EnumMap<>(CloseCause.class);
     private final Consumer<Session> accessLog;
     private final CancelKeys cancelKeys;
@@ -99,14 +98,14 @@ public final class SessionRegistry implements ClusterListener {
      */
     void route(Session session, MemberAddress member) {
         session.routedTo(member);
-        byMember.get(member.name()).add(session);
+        byMember.computeIfAbsent(member.name(), k -> ConcurrentHashMap.newKeySet()).add(session);
     }
 
     /** The session gives its member up before relaying (to wait, or retry elsewhere). */
     void unroute(Session session) {
         MemberAddress m = session.member();
         if (m != null) {
-            byMember.get(m.name()).remove(session);
+            byMember.getOrDefault(m.name(), Set.of()).remove(session);
         }
         session.routedTo(null);
     }
@@ -114,7 +113,7 @@ public final class SessionRegistry implements ClusterListener {
     /** The session relays now: counted as a session, on its member. */
     MemberTraffic relayStarted(Session session) {
         accepted.increment();
-        MemberTraffic t = traffic.get(session.member().name());
+        MemberTraffic t = traffic(session.member().name());
         t.opened();
         return t;
     }
@@ -140,7 +139,7 @@ public final class SessionRegistry implements ClusterListener {
     }
 
     void connectFailed(MemberAddress member) {
-        traffic.get(member.name()).connectErrors.increment();
+        traffic(member.name()).connectErrors.increment();
     }
 
     void finished(Session session) {
@@ -154,9 +153,9 @@ public final class SessionRegistry implements ClusterListener {
         closes.get(session.cause()).increment();
         MemberAddress m = session.member();
         if (m != null) {
-            byMember.get(m.name()).remove(session);
+            byMember.getOrDefault(m.name(), Set.of()).remove(session);
             if (session.relayed()) {
-                traffic.get(m.name()).current.decrementAndGet();
+                traffic(m.name()).current.decrementAndGet();
             }
         }
         accessLog.accept(session);
@@ -214,11 +213,14 @@ public final class SessionRegistry implements ClusterListener {
         return closes.get(cause).sum();
     }
 
+    /** Sessions routed to {@code member} now (connecting, handshaking or relaying). */
     public int sessionsOn(String member) {
-        return byMember.get(member).size();
+        Set<Session> on = byMember.get(member);
+        return on == null ? 0 : on.size();
     }
 
+    /** The member's counters (a member discovery added gets fresh ones). */
     public MemberTraffic traffic(String member) {
-        return traffic.get(member);
+        return traffic.computeIfAbsent(member, k -> new MemberTraffic());
     }
 }

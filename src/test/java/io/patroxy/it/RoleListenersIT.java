@@ -33,6 +33,7 @@ class RoleListenersIT {
     static final int REPLICAS = 6453;
     static final int FALLBACK = 6454;
     static final int STRICT = 6455;
+    static final int LAGGED = 6456;
 
     static LocalCluster cluster;
     static PatroxyProcess patroxy;
@@ -45,7 +46,8 @@ class RoleListenersIT {
                 "PATROXY_MEMBERS", "postgresql0=127.0.0.2:5432:8008", // one seed: the others are discovered
                 "PATROXY_DISCOVERY", "cluster",
                 "PATROXY_LISTENERS", "postgres=" + PRIMARY + ":primary,replicas=" + REPLICAS + ":replica,fallback="
-                        + FALLBACK + ":replica;fallback=on,strict=" + STRICT + ":replica;hold=2s"));
+                        + FALLBACK + ":replica;fallback=on,strict=" + STRICT + ":replica;hold=2s,lagged=" + LAGGED
+                        + ":replica?lag=1048576"));
     }
 
     @AfterAll
@@ -210,6 +212,79 @@ class RoleListenersIT {
 
     @Test
     @Order(4)
+    void aReplicaThatStopsReceivingWalLeavesTheLagLimitedPortAndComesBackOnceCaughtUp() throws Exception {
+        String async = asyncReplica();
+        String other = replicas().stream().filter(m -> !m.equals(async)).findFirst().orElseThrow();
+        long walReceiver;
+        try (Connection direct = DriverManager.getConnection("jdbc:postgresql://" + LocalCluster.address(async) + ":5432/postgres",
+                Writer.props()); Statement st = direct.createStatement();
+                ResultSet rs = st.executeQuery("SELECT pid FROM pg_stat_wal_receiver")) {
+            assertThat(rs.next()).as("a WAL receiver on " + async).isTrue();
+            walReceiver = rs.getLong(1);
+        }
+        signal("STOP", walReceiver); // a process of the cluster this test started
+        long stoppedAt = System.nanoTime();
+        try {
+            try (Connection p = connect(PRIMARY); Statement st = p.createStatement()) {
+                st.executeUpdate("DROP TABLE IF EXISTS lagfill");
+                st.executeUpdate("CREATE TABLE lagfill AS SELECT repeat('x', 1000) AS pad FROM generate_series(1, 8000)"); // ~8 MB of WAL
+            }
+            await("the lagging replica leaves the lag-limited port").atMost(Duration.ofSeconds(60)).ignoreExceptions()
+                    .until(() -> onlyReaches(LAGGED, other));
+            System.out.printf("FIGURES lag cut-off: %s left replica?lag=1MB %.1f s after its WAL receiver stopped%n", async,
+                    (System.nanoTime() - stoppedAt) / 1e9);
+        } finally {
+            signal("CONT", walReceiver);
+        }
+        long resumedAt = System.nanoTime();
+        await("it comes back once caught up").atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> reaches(LAGGED, async));
+        System.out.printf("FIGURES lag cut-off: %s back on the port %.1f s after its WAL receiver resumed%n", async,
+                (System.nanoTime() - resumedAt) / 1e9);
+    }
+
+    /** A replica that is not the synchronous standby (freezing that one would block every commit). */
+    static String asyncReplica() throws Exception {
+        var cluster = new com.fasterxml.jackson.databind.ObjectMapper().readTree(new java.net.URL(
+                "http://" + LocalCluster.address(RoleListenersIT.cluster.leader()) + ":8008/cluster"));
+        for (var m : cluster.path("members")) {
+            if ("replica".equals(m.path("role").asText()) && replicas().contains(m.path("name").asText())) {
+                return m.path("name").asText();
+            }
+        }
+        throw new AssertionError("no asynchronous replica in " + cluster);
+    }
+
+    static void signal(String sig, long pid) throws Exception {
+        Process k = new ProcessBuilder("kill", "-" + sig, String.valueOf(pid)).inheritIO().start();
+        assertThat(k.waitFor()).as("kill -" + sig + " " + pid).isZero();
+    }
+
+    /** Four new sessions on {@code port} all reach {@code member}. */
+    static boolean onlyReaches(int port, String member) throws SQLException {
+        for (int i = 0; i < 4; i++) {
+            try (Connection c = connect(port)) {
+                if (!serverAddress(c).equals(LocalCluster.address(member))) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** One of four new sessions on {@code port} reaches {@code member}. */
+    static boolean reaches(int port, String member) throws SQLException {
+        for (int i = 0; i < 4; i++) {
+            try (Connection c = connect(port)) {
+                if (serverAddress(c).equals(LocalCluster.address(member))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    @Test
+    @Order(5)
     void aFailoverMovesThePromotedReplicaFromTheReplicaPortToThePrimaryPort() throws Exception {
         String old = cluster.leader();
         List<Connection> open = new ArrayList<>();

@@ -62,6 +62,16 @@ final class ListenerStats {
         return listener.cluster().view();
     }
 
+    /** Runs {@code r} after every snapshot whose member list differs from the one before (discovery). */
+    void onMembersChanged(Runnable r) {
+        listener.cluster().addListener((before, after) -> {
+            if (!before.members().stream().map(MemberView::name).toList()
+                    .equals(after.members().stream().map(MemberView::name).toList())) {
+                r.run();
+            }
+        });
+    }
+
     List<String> members() {
         return view().members().stream().map(MemberView::name).toList();
     }

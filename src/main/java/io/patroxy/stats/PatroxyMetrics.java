@@ -36,6 +36,8 @@ public final class PatroxyMetrics implements MeterBinder, AutoCloseable {
     private final String version;
     private final List<Meter> meters = new CopyOnWriteArrayList<>();
     private volatile MeterRegistry boundTo;
+    private final java.util.Map<String, List<Meter>> memberMeters = new java.util.HashMap<>();
+    private boolean closed;
 
     PatroxyMetrics(List<ListenerStats> listeners, Clock clock, String version) {
         this.listeners = List.copyOf(listeners);
@@ -48,9 +50,8 @@ public final class PatroxyMetrics implements MeterBinder, AutoCloseable {
         boundTo = registry;
         for (ListenerStats l : listeners) {
             Tags tags = Tags.of("listener", l.name());
-            for (String member : l.members()) {
-                bindMember(registry, l, tags.and("server", member), member);
-            }
+            bindMembers(registry, l);
+            l.onMembersChanged(() -> bindMembers(registry, l));
             bindListener(registry, l, tags);
         }
         gauge(registry, "patroxy.info", "Patroxy's version", Tags.of("version", version), m -> 1);
@@ -84,6 +85,33 @@ public final class PatroxyMetrics implements MeterBinder, AutoCloseable {
                 m -> l.history().elections());
         counter(registry, "patroxy.no.leader", "seconds", "Time without a leader since start", tags,
                 m -> l.history().leaderlessTotal(m.clock.instant()).toMillis() / 1000.0);
+    }
+
+    /**
+     * Meters for exactly the listener's current members: a member discovery added gets its meters,
+     * one that left loses them.
+     */
+    private synchronized void bindMembers(MeterRegistry registry, ListenerStats l) {
+        if (closed) {
+            return;
+        }
+        List<String> now = l.members();
+        for (String member : now) {
+            memberMeters.computeIfAbsent(l.name() + "/" + member, k -> {
+                int from = meters.size();
+                bindMember(registry, l, Tags.of("listener", l.name(), "server", member), member);
+                return List.copyOf(meters.subList(from, meters.size()));
+            });
+        }
+        memberMeters.entrySet().removeIf(e -> {
+            String key = e.getKey();
+            if (key.startsWith(l.name() + "/") && !now.contains(key.substring(l.name().length() + 1))) {
+                e.getValue().forEach(registry::remove);
+                meters.removeAll(e.getValue());
+                return true;
+            }
+            return false;
+        });
     }
 
     private void bindMember(MeterRegistry registry, ListenerStats l, Tags server, String name) {
@@ -143,7 +171,8 @@ public final class PatroxyMetrics implements MeterBinder, AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        closed = true;
         MeterRegistry registry = boundTo;
         if (registry != null) {
             meters.forEach(registry::remove);

@@ -35,6 +35,17 @@ class PatroxyMetricsTest {
         assertThat(Scrape.of(registry.scrape()).value("patroxy_server_up", "server", "pg1")).isEqualTo(1);
     }
 
+    /** Discovery: a member that joins gets its meters, one that leaves loses them. */
+    @Test
+    void membersThatJoinOrLeaveGetOrLoseTheirMeters() {
+        f.cluster.setMembers(io.patroxy.config.MemberAddress.parseList("pg0=10.0.0.1:5432:8008,pg2=10.0.0.3:5432:8008"));
+        Scrape s = Scrape.of(registry.scrape());
+        assertThat(s.value("patroxy_server_up", "server", "pg2")).isZero();
+        assertThat(s.has("patroxy_server_up", "server", "pg1")).as("pg1 left").isFalse();
+        f.primary("pg2", 2, 3);
+        assertThat(Scrape.of(registry.scrape()).value("patroxy_server_up", "server", "pg2")).isEqualTo(1);
+    }
+
     @Test
     void namesAreUnderPatroxyInBaseUnitsWithServerLabels() {
         f.replica("pg1", 0);

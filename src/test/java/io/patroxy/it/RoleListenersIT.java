@@ -319,22 +319,7 @@ class RoleListenersIT {
             cluster.start(old);
             cluster.waitHealthy();
             await("the rejoined old leader enters the replica port after rise").atMost(Duration.ofSeconds(60)).ignoreExceptions()
-                    .until(() -> {
-                        List<Connection> cs = new ArrayList<>();
-                        try {
-                            boolean seen = false;
-                            for (int i = 0; i < 4; i++) {
-                                Connection c = connect(REPLICAS);
-                                cs.add(c);
-                                seen |= serverAddress(c).equals(LocalCluster.address(old));
-                            }
-                            return seen;
-                        } finally {
-                            for (Connection c : cs) {
-                                c.close();
-                            }
-                        }
-                    });
+                    .until(() -> reaches(REPLICAS, old));
         } finally {
             for (Connection c : open) {
                 c.close();

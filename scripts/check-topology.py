@@ -4,8 +4,7 @@
 The seeds' topology (zoo, pg-master, pg-slave) is described in several places:
   docker-compose.yml            containers, Patroni env, PATROXY_MEMBERS, healthchecks
   patroni/patroni.yml           scope, ZooKeeper DCS, the shared Patroni config
-  patroni/local-cluster.sh      the loopback real-cluster test bed (ports, names, defaults),
-                                with the parts it sources from patroni/cluster/
+  patroni/local-cluster.sh      the loopback real-cluster test bed (ports, names, defaults)
   patroni/Dockerfile            which config file the image runs, healthcheck port
   monitoring/prometheus/prometheus.yml   scrape targets
   deploy/systemd/patroxy.env, deploy/kubernetes/patroxy.yaml   PATROXY_MEMBERS examples

@@ -7,6 +7,7 @@
 #   promtool check config      monitoring/prometheus/prometheus.yml
 #   YAML sanity                deploy/kubernetes/patroxy.yaml, Grafana provisioning
 #   scripts/check-topology.py  compose vs patroni/patroni.yml vs patroni/local-cluster.sh
+#   scripts/check-links.py     every link of the README and docs/ resolves
 # Usage: scripts/static-checks.sh        (run as root for the installs, or with the tools present)
 set -uo pipefail
 
@@ -161,6 +162,10 @@ then ok "kubernetes manifest and Grafana provisioning parse and hang together"; 
 # ---------------------------------------------------------------- topology
 say "scripts/check-topology.py"
 if "$PY" scripts/check-topology.py; then :; else fail "check-topology"; fi
+
+# ---------------------------------------------------------------- documentation links
+say "scripts/check-links.py"
+if "$PY" scripts/check-links.py; then :; else fail "check-links"; fi
 
 # ---------------------------------------------------------------- verdict
 echo

@@ -2,6 +2,10 @@ package io.patroxy.app;
 
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 
 import jakarta.enterprise.event.Event;
 import jakarta.enterprise.event.Observes;
@@ -11,21 +15,27 @@ import org.jboss.logging.Logger;
 
 import io.patroxy.cluster.ClusterRegistry;
 import io.patroxy.cluster.IntervalPolicy;
+import io.patroxy.cluster.Routing;
 import io.patroxy.config.CheckSettings;
 import io.patroxy.config.ConfigValidation;
+import io.patroxy.config.ListenerSettings;
 import io.patroxy.config.PatroxyConfig;
+import io.patroxy.health.ClusterDiscovery;
+import io.patroxy.health.DiscoveredMembers;
 import io.patroxy.health.HealthChecks;
+import io.patroxy.proxy.CancelKeys;
 import io.patroxy.proxy.HoldQueue;
 import io.patroxy.proxy.ProxyServer;
 import io.patroxy.proxy.SessionRegistry;
+import io.patroxy.proxy.Transport;
 import io.patroxy.stats.ProxyStarted;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Vertx;
 
 /**
- * Quarkus glue, kept thin: validates the configuration, wires health → cluster view →
- * sessions → listener, and stops them in the reverse order.
+ * Quarkus glue, kept thin: validates the configuration, wires, per listener, health → cluster
+ * view → routing → sessions → port, and stops them in the reverse order.
  */
 @Singleton
 public class Patroxy {
@@ -36,10 +46,11 @@ public class Patroxy {
     private final Vertx vertx;
     private final Event<ProxyStarted> started;
     private ConfigValidation.Settings settings;
-    private ClusterRegistry cluster;
-    private SessionRegistry sessions;
-    private ProxyServer proxy;
-    private HealthChecks checks;
+    private final List<ProxyStarted.Listener> listeners = new ArrayList<>();
+    private final List<ProxyServer> servers = new ArrayList<>();
+    private final List<HealthChecks> checks = new ArrayList<>();
+    private Transport transport;
+    private ClusterDiscovery discovery;
 
     public Patroxy(PatroxyConfig config, Vertx vertx, Event<ProxyStarted> started) {
         this.config = config;
@@ -47,22 +58,80 @@ public class Patroxy {
         this.started = started;
     }
 
+    /**
+     * Per listener: its own members' check state (HAProxy checks each server of each backend),
+     * routing, sessions and port; one set of event loops and one table of cancel keys for all.
+     * Leader listeners first, so a balanced listener with fallback can follow one.
+     */
     void onStart(@Observes StartupEvent event) {
         settings = ConfigValidation.validate(config);
-        LOG.infof("members: %s; check %s every %s, fall %d, rise %d, timeout %s", settings.members(),
-                settings.check().path(), settings.check().interval(), settings.check().fall(), settings.check().rise(),
-                settings.check().timeout());
-        cluster = new ClusterRegistry(settings.members(), settings.check().fall(), settings.check().rise(), Clock.systemUTC());
-        sessions = new SessionRegistry(settings.members(), settings.proxy().maxconn(), cluster::view, AccessLog::log);
-        cluster.addListener(sessions);
-        HoldQueue holds = new HoldQueue(settings.proxy().holdQueue());
-        cluster.addListener(holds);
-        proxy = new ProxyServer(settings.proxy(), cluster::view, sessions, holds);
-        proxy.start();
-        CheckSettings check = settings.check();
-        checks = HealthChecks.start(vertx, settings.members(), check, settings.proxy().connectTimeout(),
-                member -> IntervalPolicy.next(check, cluster.view(), member), cluster::record);
-        started.fire(new ProxyStarted(cluster, sessions, proxy.address()));
+        settings.warnings().forEach(LOG::warn);
+        CheckSettings shared = settings.check();
+        LOG.infof("members: %s; checks every %s, fall %d, rise %d, timeout %s", settings.members(), shared.interval(),
+                shared.fall(), shared.rise(), shared.timeout());
+        transport = Transport.create(Transport.defaultThreads());
+        CancelKeys cancelKeys = new CancelKeys();
+        boolean single = settings.listeners().size() == 1;
+        ClusterRegistry leaderCluster = null;
+        List<ListenerSettings> ordered = new ArrayList<>(settings.listeners());
+        ordered.sort(Comparator.comparing((ListenerSettings l) -> !l.role().leaderRole()));
+        for (ListenerSettings l : ordered) {
+            String name = single ? "" : l.name();
+            boolean leaderRole = l.role().leaderRole();
+            ClusterRegistry cluster = new ClusterRegistry(name, settings.members(), shared.fall(), shared.rise(),
+                    Clock.systemUTC(), leaderRole);
+            ClusterRegistry fallback = l.spec().fallback() ? leaderCluster : null;
+            Routing routing = leaderRole ? Routing.leader(name, cluster::view)
+                    : Routing.balanced(name, Routing.Balance.valueOf(l.spec().balance().name()), l.spec().dropOnDown(),
+                            cluster::view, fallback == null ? null : fallback::view);
+            SessionRegistry sessions = new SessionRegistry(settings.members(), l.proxy().maxconn(), routing, cancelKeys,
+                    AccessLog::log);
+            HoldQueue holds = new HoldQueue(l.proxy().holdQueue(), routing);
+            for (ClusterRegistry source : fallback == null ? List.of(cluster) : List.of(cluster, fallback)) {
+                source.addListener(sessions);
+                source.addListener(holds);
+            }
+            ProxyServer server = new ProxyServer(l.proxy(), sessions, holds, transport);
+            servers.add(server);
+            InetSocketAddress address = server.start();
+            LOG.infof("listener %s: role %s, check %s%s", l.name(), l.role().label(), l.check().path(),
+                    leaderRole ? "" : ", balance " + l.spec().balance().name().toLowerCase(java.util.Locale.ROOT)
+                            + (fallback != null ? ", fallback to the leader" : "") + (l.spec().dropOnDown() ? "" : ", drop off"));
+            CheckSettings check = l.check();
+            checks.add(HealthChecks.start(vertx, settings.members(), check, l.proxy().connectTimeout(),
+                    member -> IntervalPolicy.next(check, cluster.view(), member, leaderRole), cluster::record));
+            listeners.add(new ProxyStarted.Listener(l.name(), l.role(), cluster, sessions, address));
+            if (leaderRole && leaderCluster == null) {
+                leaderCluster = cluster;
+            }
+        }
+        listeners.sort(Comparator.comparingInt(x -> indexOf(x.name())));
+        if (settings.discovery()) {
+            startDiscovery(shared);
+        }
+        started.fire(new ProxyStarted(listeners));
+    }
+
+    /** {@code patroxy.discovery=cluster}: members learnt from Patroni's /cluster join every listener. */
+    private void startDiscovery(CheckSettings shared) {
+        Duration removeAfter = shared.interval().multipliedBy(shared.fall());
+        discovery = new ClusterDiscovery(new DiscoveredMembers(settings.members(), removeAfter),
+                HealthChecks.clusterFetcher(shared, settings.proxy().connectTimeout()), HealthChecks.vertxScheduler(vertx),
+                shared.interval(), members -> {
+                    listeners.forEach(l -> l.cluster().setMembers(members));
+                    checks.forEach(c -> c.setMembers(members));
+                });
+        discovery.start();
+        LOG.infof("discovery: members from Patroni's /cluster, seeds %s; a member gone for %s leaves", settings.members(), removeAfter);
+    }
+
+    private int indexOf(String listener) {
+        for (int i = 0; i < settings.listeners().size(); i++) {
+            if (settings.listeners().get(i).name().equals(listener)) {
+                return i;
+            }
+        }
+        return Integer.MAX_VALUE;
     }
 
     /**
@@ -71,25 +140,35 @@ public class Patroxy {
      */
     void onStop(@Observes ShutdownEvent event) {
         try {
-            if (proxy != null) {
-                proxy.shutdown(settings.proxy().shutdownGrace());
+            ProxyServer.shutdown(servers, settings.proxy().shutdownGrace());
+            if (transport != null) {
+                transport.shutdown();
             }
         } finally {
-            if (checks != null) {
-                checks.stop();
+            if (discovery != null) {
+                discovery.stop();
             }
+            checks.forEach(HealthChecks::stop);
         }
     }
 
+    /** The first listener's (the only one without {@code patroxy.listeners}). */
     public ClusterRegistry cluster() {
-        return cluster;
+        return listeners.isEmpty() ? null : listeners.get(0).cluster();
     }
 
+    /** The first listener's. */
     public SessionRegistry sessions() {
-        return sessions;
+        return listeners.isEmpty() ? null : listeners.get(0).sessions();
     }
 
+    /** The first listener's. */
     public InetSocketAddress proxyAddress() {
-        return proxy.address();
+        return listeners.isEmpty() ? null : listeners.get(0).address();
+    }
+
+    /** Every listener, in configuration order. */
+    public List<ProxyStarted.Listener> listeners() {
+        return List.copyOf(listeners);
     }
 }

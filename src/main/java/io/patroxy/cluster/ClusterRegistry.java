@@ -23,8 +23,28 @@ public final class ClusterRegistry {
 
     private final AtomicReference<ClusterView> view;
     private final List<ClusterListener> listeners = new CopyOnWriteArrayList<>();
+    private final boolean leaderRole;
+    private final String name;
+    private final int fall;
+    private final int rise;
+    private final Clock clock;
+    private volatile boolean discoveryCanRemove;
 
+    /** For a leader role (primary, leader): snapshots name the leader. */
     public ClusterRegistry(List<MemberAddress> members, int fall, int rise, Clock clock) {
+        this("", members, fall, rise, clock, true);
+    }
+
+    /**
+     * @param name       the listener's, for the log ("" for the only one)
+     * @param leaderRole false for a balanced role: no leader is selected, several members UP is normal
+     */
+    public ClusterRegistry(String name, List<MemberAddress> members, int fall, int rise, Clock clock, boolean leaderRole) {
+        this.name = name;
+        this.leaderRole = leaderRole;
+        this.fall = fall;
+        this.rise = rise;
+        this.clock = clock;
         List<MemberView> initial = new ArrayList<>();
         for (MemberAddress m : members) {
             initial.add(MemberView.unchecked(m, MemberHealth.initial(fall, rise), clock.instant()));
@@ -38,6 +58,38 @@ public final class ClusterRegistry {
 
     public void addListener(ClusterListener listener) {
         listeners.add(listener);
+    }
+
+    /**
+     * The members changed (discovery): new ones join unchecked (not routable until their first
+     * check), gone ones leave the snapshot — a session still on one is dropped like on mark-down.
+     */
+    public synchronized void setMembers(List<MemberAddress> addresses) {
+        discoveryCanRemove = true;
+        ClusterView before = view.get();
+        List<MemberView> members = new ArrayList<>();
+        for (MemberAddress a : addresses) {
+            members.add(before.member(a.name()).orElseGet(() -> MemberView.unchecked(a, MemberHealth.initial(fall, rise), clock.instant())));
+        }
+        LeaderSelector.Selection selection = leaderRole ? LeaderSelector.select(members)
+                : new LeaderSelector.Selection(java.util.Optional.empty(), false, false);
+        ClusterView after = new ClusterView(members, selection.leader().orElse(null), selection.contested(),
+                selection.splitBrain(), clock.instant());
+        view.set(after);
+        if (leaderRole) {
+            logLeaderChange(before, after);
+        }
+        notifyListeners(before, after);
+    }
+
+    private void notifyListeners(ClusterView before, ClusterView after) {
+        for (ClusterListener listener : listeners) {
+            try {
+                listener.onChange(before, after);
+            } catch (RuntimeException e) {
+                LOG.errorf(e, "cluster listener %s failed", listener);
+            }
+        }
     }
 
     /** Applies one check result of one member and publishes the resulting snapshot. */
@@ -56,31 +108,31 @@ public final class ClusterRegistry {
             }
         }
         if (updated == null) {
+            if (discoveryCanRemove) {
+                return; // a member discovery removed while its last check was in flight
+            }
             throw new IllegalArgumentException("unknown member " + memberName);
         }
-        LeaderSelector.Selection selection = LeaderSelector.select(members);
+        LeaderSelector.Selection selection = leaderRole ? LeaderSelector.select(members)
+                : new LeaderSelector.Selection(java.util.Optional.empty(), false, false);
         ClusterView after = new ClusterView(members, selection.leader().orElse(null), selection.contested(),
                 selection.splitBrain(), outcome.finishedAt());
         view.set(after);
 
-        logMemberChange(previous, updated, after);
-        logLeaderChange(before, after);
-        for (ClusterListener listener : listeners) {
-            try {
-                listener.onChange(before, after);
-            } catch (RuntimeException e) {
-                LOG.errorf(e, "cluster listener %s failed", listener);
-            }
+        logMemberChange(name, previous, updated, after);
+        if (leaderRole) {
+            logLeaderChange(before, after);
         }
+        notifyListeners(before, after);
     }
 
-    private static void logMemberChange(MemberView previous, MemberView updated, ClusterView after) {
+    private static void logMemberChange(String listener, MemberView previous, MemberView updated, ClusterView after) {
         String was = previous.health().display();
         String now = updated.health().display();
         if (was.equals(now)) {
             return;
         }
-        String line = String.format("member %s: %s -> %s, reason: %s, patroni role: %s; %d of %d members UP",
+        String line = String.format((listener.isEmpty() ? "" : "listener " + listener + ": ") + "member %s: %s -> %s, reason: %s, patroni role: %s; %d of %d members UP",
                 updated.name(), was, now, updated.lastCheck().describe(), updated.patroni().role(),
                 after.upCount(), after.members().size());
         if (previous.isUp() && !updated.isUp()) {

@@ -43,6 +43,7 @@ public final class DropPolicy {
     private DropPolicy() {
     }
 
+    /** For a leader role: its verdicts from the listener's own snapshot. */
     public static Verdict verdict(ClusterView view, String member) {
         MemberView leader = view.leader();
         if (leader != null && leader.name().equals(member)) {
@@ -55,20 +56,51 @@ public final class DropPolicy {
         return leader != null ? Verdict.LEADER_CHANGED : Verdict.KEEP_RELAYING;
     }
 
+    /**
+     * Any listener's verdict on a member. A balanced listener routes to every member that is UP
+     * (with fallback and none UP, to the leader listener's leader, whose sessions stay once a member
+     * is UP again); a member that is not UP loses its sessions unless the listener says
+     * {@code drop=off}.
+     */
+    public static Verdict verdict(RouteView v, String member) {
+        if (v.routing().leaderRole()) {
+            return verdict(v.own(), member);
+        }
+        MemberView m = v.own().member(member).orElse(null);
+        if (m != null && m.isUp()) {
+            return Verdict.ROUTE;
+        }
+        if (v.fallback() != null && v.fallback().leaderName().filter(member::equals).isPresent()) {
+            return Routing.candidates(v).stream().anyMatch(c -> c.name().equals(member)) ? Verdict.ROUTE : Verdict.KEEP_RELAYING;
+        }
+        return v.routing().dropOnDown() ? Verdict.MEMBER_DOWN : Verdict.KEEP_RELAYING;
+    }
+
+    /** Whether a session not relaying yet may go on with {@code member}. */
+    public static boolean mayRoute(RouteView v, String member) {
+        return verdict(v, member) == Verdict.ROUTE;
+    }
+
     /** Whether a session not relaying yet may go on with {@code member}: only the leader. */
     public static boolean mayRoute(ClusterView view, String member) {
         return verdict(view, member) == Verdict.ROUTE;
     }
 
     /** What a client whose session is dropped from {@code member} is told, after "terminating connection because ". */
-    public static String why(ClusterView view, String member) {
-        return switch (verdict(view, member)) {
-            case MEMBER_DOWN -> "member " + member + " was marked DOWN by Patroxy ("
-                    + view.member(member).map(MemberView::lastCheckSummary).orElse("not a member") + ")";
-            case LEADER_CHANGED -> "the leader moved from " + member + " to " + view.leaderName().orElseThrow() + " (Patroxy)";
-            case KEEP_RELAYING -> "no leader is known in cluster " + view.scope() + " (Patroxy)";
-            case ROUTE -> member + " is the leader";
+    public static String why(RouteView v, String member) {
+        return switch (verdict(v, member)) {
+            case MEMBER_DOWN -> "member " + member + " was marked DOWN by Patroxy"
+                    + (v.routing().leaderRole() ? "" : " on listener " + v.routing().listener()) + " ("
+                    + v.own().member(member).map(MemberView::lastCheckSummary).orElse("it left Patroni's cluster") + ")";
+            case LEADER_CHANGED -> "the leader moved from " + member + " to " + v.leaderName() + " (Patroxy)";
+            case KEEP_RELAYING -> "no leader is known in cluster " + v.own().scope() + " (Patroxy)";
+            case ROUTE -> member + " may have sessions";
         };
+    }
+
+    /** The same, for a leader role's snapshot. */
+    public static String why(ClusterView view, String member) {
+        return why(Routing.leader("-", () -> view).now(), member);
     }
 
     /**
@@ -76,15 +108,23 @@ public final class DropPolicy {
      * must be told. Comparing verdicts member by member, not leaders, means no path through the
      * snapshots (leader → none → another leader, a split brain, a flap) skips a drop.
      */
-    public static List<Change> changes(ClusterView before, ClusterView after) {
+    public static List<Change> changes(RouteView before, RouteView after) {
+        java.util.Set<String> names = new java.util.LinkedHashSet<>();
+        after.own().members().forEach(m -> names.add(m.name()));
+        before.own().members().forEach(m -> names.add(m.name())); // a member that left: its sessions go
         List<Change> changes = new ArrayList<>();
-        for (MemberView m : after.members()) {
-            Verdict was = verdict(before, m.name());
-            Verdict now = verdict(after, m.name());
+        for (String name : names) {
+            Verdict was = verdict(before, name);
+            Verdict now = verdict(after, name);
             if (!Objects.equals(was, now)) {
-                changes.add(new Change(m.name(), now, why(after, m.name())));
+                changes.add(new Change(name, now, why(after, name)));
             }
         }
         return changes;
+    }
+
+    /** The same, for a leader role's snapshots. */
+    public static List<Change> changes(ClusterView before, ClusterView after) {
+        return changes(Routing.leader("-", () -> before).now(), Routing.leader("-", () -> after).now());
     }
 }

@@ -17,8 +17,18 @@ public final class IntervalPolicy {
     private IntervalPolicy() {
     }
 
+    /** For a leader role. */
     public static Duration next(CheckSettings s, ClusterView view, String member) {
-        boolean unsettled = view.leader() == null || view.members().stream().anyMatch(IntervalPolicy::inTransition);
+        return next(s, view, member, true);
+    }
+
+    /**
+     * @param leaderRole false for a balanced listener: "no leader" is its normal state, so only
+     *                   members in transition make it check at {@code fastinter}
+     */
+    public static Duration next(CheckSettings s, ClusterView view, String member, boolean leaderRole) {
+        boolean unsettled = (leaderRole && view.leader() == null)
+                || view.members().stream().anyMatch(IntervalPolicy::inTransition);
         if (unsettled) {
             return s.fastinter();
         }

@@ -16,7 +16,14 @@ public final class ConfigValidation {
     private ConfigValidation() {
     }
 
-    public record Settings(List<MemberAddress> members, CheckSettings check, ProxySettings proxy) {
+    /**
+     * @param check     the shared check settings, with the default listener's path
+     * @param proxy     the shared relay settings, on the default listener's address
+     * @param listeners one or more, in configuration order
+     * @param warnings  what start-up should log (not errors)
+     */
+    public record Settings(List<MemberAddress> members, CheckSettings check, ProxySettings proxy,
+            List<ListenerSettings> listeners, List<String> warnings, boolean discovery) {
     }
 
     /** @throws InvalidConfigException naming every bad key and value */
@@ -39,13 +46,15 @@ public final class ConfigValidation {
         v.atLeast("patroxy.hold.queue", config.hold().queue(), 0);
         v.atLeast("patroxy.check.fall", c.fall(), 1);
         v.atLeast("patroxy.check.rise", c.rise(), 1);
-        if (!c.path().startsWith("/")) {
-            v.problems.add("patroxy.check.path='" + c.path() + "': must start with '/' (e.g. /primary)");
+        String path = c.path().orElse("/primary");
+        if (!path.startsWith("/")) {
+            v.problems.add("patroxy.check.path='" + path + "': must start with '/' (e.g. /primary)");
         }
         if (!c.scheme().equals("http") && !c.scheme().equals("https")) {
             v.problems.add("patroxy.check.scheme='" + c.scheme() + "': must be http or https");
         }
-        v.port("patroxy.listen.port", config.listen().port());
+        int listenPort = config.listen().port().orElse(5432);
+        v.port("patroxy.listen.port", listenPort);
         v.port("patroxy.stats.port", config.stats().port());
         v.positive("patroxy.timeout.connect", config.timeout().connect());
         v.positive("patroxy.timeout.client", config.timeout().client());
@@ -55,15 +64,52 @@ public final class ConfigValidation {
         if (config.shutdown().grace().isNegative()) {
             v.problems.add("patroxy.shutdown.grace=" + config.shutdown().grace() + ": must not be negative");
         }
+        List<ListenerSpec> specs = List.of();
+        List<String> warnings = new ArrayList<>();
+        if (config.listeners().isPresent()) {
+            try {
+                specs = ListenerSpec.parseList(config.listeners().get());
+            } catch (IllegalArgumentException e) {
+                v.problems.add("patroxy.listeners: " + e.getMessage());
+            }
+            if (c.path().isPresent()) {
+                v.problems.add("patroxy.check.path='" + path + "' and patroxy.listeners are both set: each listener's role"
+                        + " names its endpoint; remove patroxy.check.path");
+            }
+            if (config.listen().port().isPresent()) {
+                warnings.add("patroxy.listen.port=" + listenPort + " is ignored: patroxy.listeners sets the ports");
+            }
+            boolean anyLeaderRole = specs.stream().anyMatch(l -> l.role().leaderRole());
+            specs.stream().filter(ListenerSpec::fallback).filter(l -> !anyLeaderRole).forEach(l -> v.problems.add(
+                    "patroxy.listeners: " + l.name() + " has fallback=on but no listener has role primary or leader to fall back to"));
+        }
+        if (!config.discovery().equals("none") && !config.discovery().equals("cluster")) {
+            v.problems.add("patroxy.discovery='" + config.discovery() + "': must be none or cluster");
+        }
         if (!v.problems.isEmpty()) {
             throw new InvalidConfigException(v.problems);
         }
-        return new Settings(members,
-                new CheckSettings(c.interval(), c.fall(), c.rise(), c.timeout(), c.path(), c.scheme(),
-                        c.fastinter(), c.downinter()),
-                new ProxySettings(config.listen().host(), config.listen().port(), config.timeout().connect(),
-                        config.retries(), config.timeout().client(), config.timeout().server(),
-                        config.maxconn(), config.shutdown().grace(), config.hold().timeout(), config.hold().queue()));
+        CheckSettings check = new CheckSettings(c.interval(), c.fall(), c.rise(), c.timeout(), path, c.scheme(),
+                c.fastinter(), c.downinter());
+        ProxySettings proxy = new ProxySettings(config.listen().host(), listenPort, config.timeout().connect(),
+                config.retries(), config.timeout().client(), config.timeout().server(),
+                config.maxconn(), config.shutdown().grace(), config.hold().timeout(), config.hold().queue());
+        List<ListenerSettings> listeners = new ArrayList<>();
+        if (specs.isEmpty()) { // today's behaviour: one leader listener checking patroxy.check.path
+            ListenerSpec only = new ListenerSpec(config.stats().name(), java.util.Optional.empty(), listenPort, Role.PRIMARY,
+                    "", ListenerSpec.Balance.LEASTCONN, false, true, java.util.Optional.empty(), java.util.Optional.empty());
+            listeners.add(new ListenerSettings(only, check, proxy));
+        }
+        for (ListenerSpec l : specs) {
+            CheckSettings lc = new CheckSettings(c.interval(), c.fall(), c.rise(), c.timeout(), l.checkPath(), c.scheme(),
+                    c.fastinter(), c.downinter());
+            ProxySettings lp = new ProxySettings(l.host().orElse(config.listen().host()), l.port(), proxy.connectTimeout(),
+                    proxy.retries(), proxy.clientTimeout(), proxy.serverTimeout(), l.maxconn().orElse(proxy.maxconn()),
+                    proxy.shutdownGrace(), l.hold().orElse(proxy.holdTimeout()), proxy.holdQueue());
+            listeners.add(new ListenerSettings(l, lc, lp));
+        }
+        return new Settings(members, check, proxy, List.copyOf(listeners), List.copyOf(warnings),
+                config.discovery().equals("cluster"));
     }
 
     private void positive(String key, Duration value) {

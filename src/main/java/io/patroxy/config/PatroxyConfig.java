@@ -18,12 +18,26 @@ public interface PatroxyConfig {
 
     Listen listen();
 
+    /**
+     * {@code NAME=[HOST:]PORT:ROLE[?QUERY][;OPTION=VALUE...]}, comma-separated (see {@link ListenerSpec});
+     * unset: one listener named {@code patroxy.stats.name} on {@code patroxy.listen.port} checking
+     * {@code patroxy.check.path}.
+     */
+    Optional<String> listeners();
+
     Stats stats();
 
     /** Comma-separated {@code [name=]host[:pgport[:apiport]]}; parsed by {@link MemberAddress#parseList}. */
     String members();
 
     Check check();
+
+    /**
+     * {@code cluster}: {@code patroxy.members} are seeds, and members are learnt from Patroni's
+     * {@code /cluster}; {@code none} (the default): exactly the configured members.
+     */
+    @io.smallrye.config.WithDefault("none")
+    String discovery();
 
     Timeout timeout();
 
@@ -58,8 +72,8 @@ public interface PatroxyConfig {
         @WithDefault("0.0.0.0")
         String host();
 
-        @WithDefault("5432")
-        int port();
+        /** 5432 when unset; ignored (with a warning) when {@code patroxy.listeners} is set. */
+        Optional<Integer> port();
     }
 
     interface Stats {
@@ -96,9 +110,11 @@ public interface PatroxyConfig {
         @WithDefault("5s")
         Duration timeout();
 
-        /** Patroni REST API endpoint that answers 200 on the member to route to. */
-        @WithDefault("/primary")
-        String path();
+        /**
+         * Patroni REST API endpoint that answers 200 on the member to route to; {@code /primary}
+         * when unset. Only without {@code patroxy.listeners}, whose roles name their endpoints.
+         */
+        Optional<String> path();
 
         @WithDefault("http")
         String scheme();

@@ -2,7 +2,6 @@ package io.patroxy.health;
 
 import java.net.URI;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
@@ -20,24 +19,68 @@ import io.patroxy.config.CheckSettings;
  */
 public final class HealthChecks {
 
-    private final List<MemberChecker> checkers = new ArrayList<>();
+    private final java.util.Map<MemberAddress, MemberChecker> checkers = new java.util.LinkedHashMap<>();
+    private final PatroniApi api;
+    private final Scheduler scheduler;
+    private final CheckSettings check;
+    private final Function<String, Duration> pace;
+    private final BiConsumer<String, CheckOutcome> report;
 
-    private HealthChecks() {
+    private HealthChecks(PatroniApi api, Scheduler scheduler, CheckSettings check, Function<String, Duration> pace,
+            BiConsumer<String, CheckOutcome> report) {
+        this.api = api;
+        this.scheduler = scheduler;
+        this.check = check;
+        this.pace = pace;
+        this.report = report;
     }
 
     public static HealthChecks start(Vertx vertx, List<MemberAddress> members, CheckSettings check,
             Duration connectTimeout, Function<String, Duration> pace, BiConsumer<String, CheckOutcome> report) {
-        PatroniApi api = patroniApi(check, connectTimeout);
-        Scheduler scheduler = vertxScheduler(vertx);
-        HealthChecks checks = new HealthChecks();
-        for (MemberAddress m : members) {
-            String url = check.scheme() + "://" + m.host() + ":" + m.apiPort() + check.path();
-            MemberChecker checker = new MemberChecker(m, new PatroniProbe(api, url, check.timeout()), check.timeout(),
-                    scheduler, () -> pace.apply(m.name()), outcome -> report.accept(m.name(), outcome));
-            checks.checkers.add(checker);
-            checker.start();
-        }
+        HealthChecks checks = new HealthChecks(patroniApi(check, connectTimeout), vertxScheduler(vertx), check, pace, report);
+        checks.setMembers(members);
         return checks;
+    }
+
+    /** Checks exactly {@code members} from now on: new ones start at once, gone ones stop. */
+    public synchronized void setMembers(List<MemberAddress> members) {
+        checkers.entrySet().removeIf(e -> {
+            if (!members.contains(e.getKey())) {
+                e.getValue().stop();
+                return true;
+            }
+            return false;
+        });
+        for (MemberAddress m : members) {
+            checkers.computeIfAbsent(m, this::startChecker);
+        }
+    }
+
+    private MemberChecker startChecker(MemberAddress m) {
+        String url = check.scheme() + "://" + m.host() + ":" + m.apiPort() + check.path();
+        MemberChecker checker = new MemberChecker(m, new PatroniProbe(api, url, check.timeout()), check.timeout(),
+                scheduler, () -> pace.apply(m.name()), outcome -> report.accept(m.name(), outcome));
+        checker.start();
+        return checker;
+    }
+
+    /**
+     * Patroni's {@code /cluster} of {@code member}, for discovery: the body of a 200 within the
+     * check timeout, else a failed stage.
+     */
+    public static Function<MemberAddress, java.util.concurrent.CompletionStage<String>> clusterFetcher(CheckSettings check,
+            Duration connectTimeout) {
+        PatroniApi api = patroniApi(check, connectTimeout);
+        return m -> api.get(check.scheme() + "://" + m.host() + ":" + m.apiPort() + "/cluster")
+                .ifNoItem().after(check.timeout()).fail()
+                .map(response -> {
+                    try (response) {
+                        if (response.getStatus() != 200) {
+                            throw new IllegalStateException("HTTP " + response.getStatus());
+                        }
+                        return response.readEntity(String.class);
+                    }
+                }).subscribeAsCompletionStage();
     }
 
     /** The REST client every member's probe shares; it needs a running Quarkus application (ArC). */
@@ -51,15 +94,15 @@ public final class HealthChecks {
                 .build(PatroniApi.class);
     }
 
-    static Scheduler vertxScheduler(Vertx vertx) {
+    public static Scheduler vertxScheduler(Vertx vertx) {
         return (delay, task) -> {
             long id = vertx.setTimer(Math.max(1, delay.toMillis()), t -> task.run());
             return () -> vertx.cancelTimer(id);
         };
     }
 
-    public void stop() {
-        checkers.forEach(MemberChecker::stop);
+    public synchronized void stop() {
+        checkers.values().forEach(MemberChecker::stop);
     }
 
     private static Duration min(Duration a, Duration b) {

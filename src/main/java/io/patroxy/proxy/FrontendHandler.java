@@ -14,6 +14,7 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.patroxy.cluster.MemberView;
+import io.patroxy.cluster.Routing;
 import io.patroxy.config.MemberAddress;
 import io.patroxy.pgwire.ErrorResponse;
 import io.patroxy.pgwire.FirstMessage;
@@ -108,7 +109,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         } else if (m instanceof FirstMessage.CancelRequest cancel) {
             forwardCancel(cancel);
         } else if (m instanceof FirstMessage.EncryptionRequest enc) {
-            MemberView leader = px.view().get().leader();
+            MemberView leader = session == null ? null
+                    : Routing.pick(px.view(), px.sessions()::sessionsOn, px.turns().getAndIncrement()).orElse(null);
             if (state() == State.GREETING && session != null && leader != null) {
                 handshake.relayEncryption(enc.gss() ? FirstMessage.GSSENC_REQUEST : FirstMessage.SSL_REQUEST, leader.address());
             } else {

@@ -1,5 +1,8 @@
 package io.patroxy.proxy;
 
+import java.util.List;
+import java.util.Optional;
+
 import org.jboss.logging.Logger;
 
 import io.netty.buffer.ByteBuf;
@@ -7,9 +10,10 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
-import io.patroxy.cluster.ClusterView;
 import io.patroxy.cluster.DropPolicy;
 import io.patroxy.cluster.MemberView;
+import io.patroxy.cluster.RouteView;
+import io.patroxy.cluster.Routing;
 import io.patroxy.config.MemberAddress;
 import io.patroxy.pgwire.ErrorResponse;
 import io.patroxy.pgwire.FirstMessage;
@@ -71,9 +75,10 @@ final class Handshake {
 
     /** Connects to the leader, or waits for one within the hold. */
     void route() {
-        MemberView leader = px.view().get().leader();
-        if (leader != null) {
-            connect(leader.address());
+        RouteView view = px.view();
+        Optional<MemberView> target = Routing.pick(view, px.sessions()::sessionsOn, px.turns().getAndIncrement());
+        if (target.isPresent()) {
+            connect(target.get().address());
         } else {
             wait.hold(false);
         }
@@ -87,7 +92,7 @@ final class Handshake {
         }
         if (session.state() == State.HOLDING) {
             onLeader();
-        } else if (attempt != null && !DropPolicy.mayRoute(px.view().get(), attempt.member().name())) {
+        } else if (attempt != null && !DropPolicy.mayRoute(px.view(), attempt.member().name())) {
             abandonAttempt(); // its member went down or lost the lead: try the leader instead
             onLeader(); // at once when one is known (a switchover costs the client nothing)
         }
@@ -98,7 +103,7 @@ final class Handshake {
         if (session.state() != State.HOLDING) {
             return;
         }
-        if (px.view().get().leader() == null) {
+        if (Routing.candidates(px.view()).isEmpty()) {
             wait.hold(false);
             return;
         }
@@ -109,12 +114,14 @@ final class Handshake {
     /** The hold is over without a server. */
     void giveUp() {
         wait.leave();
-        ClusterView view = px.view().get();
-        if (view.leader() == null) {
-            frontend.refuse(CloseCause.NO_LEADER, ErrorResponse.CANNOT_CONNECT_NOW, view.noLeaderMessage());
+        RouteView view = px.view();
+        List<MemberView> candidates = Routing.candidates(view);
+        if (candidates.isEmpty()) {
+            frontend.refuse(CloseCause.NO_LEADER, ErrorResponse.CANNOT_CONNECT_NOW, view.noneMessage());
         } else {
-            MemberAddress m = view.leader().address();
-            frontend.refuse(CloseCause.CONNECT_FAILED, ErrorResponse.CONNECTION_FAILURE, "could not connect to leader " + m.name()
+            MemberAddress m = candidates.get(0).address();
+            frontend.refuse(CloseCause.CONNECT_FAILED, ErrorResponse.CONNECTION_FAILURE, "could not connect to "
+                    + (view.routing().leaderRole() ? "leader " : "member ") + m.name()
                     + " at " + m.host() + ":" + m.pgPort() + " within Patroxy's hold of " + px.settings().holdTimeout()
                     .toSeconds() + " s");
         }
@@ -122,7 +129,7 @@ final class Handshake {
 
     /** The hold queue is full. */
     void holdQueueFull() {
-        frontend.refuse(CloseCause.NO_LEADER, ErrorResponse.CANNOT_CONNECT_NOW, px.view().get().noLeaderMessage() + "; and "
+        frontend.refuse(CloseCause.NO_LEADER, ErrorResponse.CANNOT_CONNECT_NOW, px.view().noneMessage() + "; and "
                 + px.settings().holdQueue() + " clients are already waiting");
     }
 
@@ -133,7 +140,7 @@ final class Handshake {
         wait.attempted();
         attempt = new ServerAttempt(this, target);
         px.sessions().route(session, target); // first routed, then the view is read: see the class comment
-        if (DropPolicy.mayRoute(px.view().get(), target.name())) {
+        if (DropPolicy.mayRoute(px.view(), target.name())) {
             attempt.connect(px.connector(), ctx.channel());
         } else {
             abandonAttempt(); // the snapshot changed between reading the leader and routing to it
@@ -148,7 +155,7 @@ final class Handshake {
             px.sessions().connectFailed(a.member());
             LOG.debugf("%s: connect to %s failed (%s), attempt %d", session, a.member().name(), f.cause().getMessage(), wait.attempts());
             abandonAttempt();
-        } else if (!DropPolicy.mayRoute(px.view().get(), a.member().name())) {
+        } else if (!DropPolicy.mayRoute(px.view(), a.member().name())) {
             abandonAttempt(); // the leader moved while we connected
         } else if (startup == null) {
             session.to(State.NEGOTIATING); // pass on the client's SSLRequest / GSSENCRequest
@@ -244,7 +251,7 @@ final class Handshake {
 
     /** The one place a session begins relaying: only on the leader of the snapshot current now. */
     private void startRelay(ServerFraming framing) {
-        if (!DropPolicy.mayRoute(px.view().get(), attempt.member().name())) {
+        if (!DropPolicy.mayRoute(px.view(), attempt.member().name())) {
             abandonAttempt();
             return;
         }

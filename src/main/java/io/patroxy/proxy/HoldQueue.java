@@ -5,18 +5,27 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import io.patroxy.cluster.ClusterListener;
 import io.patroxy.cluster.ClusterView;
+import io.patroxy.cluster.Routing;
 
 /**
- * Clients waiting for a leader (bounded). On every snapshot that has a leader each waiting
- * session is told through its door, and re-checks for itself on its own event loop.
+ * Clients waiting for a member to route to (bounded). On every snapshot that has one, each
+ * waiting session is told through its door, and re-checks for itself on its own event loop.
  */
 public final class HoldQueue implements ClusterListener {
 
     private final int capacity;
+    private final Routing routing;
     private final Set<Session> waiting = ConcurrentHashMap.newKeySet();
 
+    /** For a leader listener: woken when a leader is known. */
     public HoldQueue(int capacity) {
+        this(capacity, null);
+    }
+
+    /** Woken when {@code routing} has a member for new sessions. */
+    public HoldQueue(int capacity, Routing routing) {
         this.capacity = capacity;
+        this.routing = routing;
     }
 
     /** Adds a waiter; false when the queue is full. */
@@ -38,7 +47,7 @@ public final class HoldQueue implements ClusterListener {
 
     @Override
     public void onChange(ClusterView before, ClusterView after) {
-        if (after.leader() != null) {
+        if (routing == null ? after.leader() != null : !Routing.candidates(routing.now()).isEmpty()) {
             waiting.forEach(s -> s.post(Session.Event.ROUTE_CHANGED));
         }
     }

@@ -4,7 +4,6 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 
 import org.jboss.logging.Logger;
 
@@ -14,7 +13,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.timeout.IdleStateHandler;
-import io.patroxy.cluster.ClusterView;
 import io.patroxy.config.ProxySettings;
 
 /** The PostgreSQL listener: accepts clients and relays each to the current leader. */
@@ -27,15 +25,28 @@ public final class ProxyServer {
     private final ProxySettings settings;
     private final SessionRegistry registry;
     private final Transport transport;
+    private final boolean ownsTransport;
     private final ProxyContext context;
     private Channel listener;
     private final java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
 
-    public ProxyServer(ProxySettings settings, Supplier<ClusterView> view, SessionRegistry registry, HoldQueue holds) {
+    /** One listener with event loops of its own. */
+    public ProxyServer(ProxySettings settings, SessionRegistry registry, HoldQueue holds) {
+        this(settings, registry, holds, Transport.create(Transport.defaultThreads()), true);
+    }
+
+    /** One of several listeners sharing {@code transport}'s event loops (its owner shuts them down). */
+    public ProxyServer(ProxySettings settings, SessionRegistry registry, HoldQueue holds, Transport transport) {
+        this(settings, registry, holds, transport, false);
+    }
+
+    private ProxyServer(ProxySettings settings, SessionRegistry registry, HoldQueue holds, Transport transport,
+            boolean ownsTransport) {
         this.settings = settings;
         this.registry = registry;
-        this.transport = Transport.create(Math.max(2, Runtime.getRuntime().availableProcessors()));
-        this.context = new ProxyContext(settings, view, registry, holds, new NettyConnector(transport, settings));
+        this.transport = transport;
+        this.ownsTransport = ownsTransport;
+        this.context = new ProxyContext(settings, registry, holds, new NettyConnector(transport, settings));
     }
 
     /** Binds the listener; fails with a message naming the address when it cannot. */
@@ -61,12 +72,15 @@ public final class ProxyServer {
         try {
             listener = bootstrap.bind(settings.host(), settings.port()).syncUninterruptibly().channel();
         } catch (Exception e) {
-            shutdownLoops();
+            if (ownsTransport) {
+                shutdownLoops();
+            }
             throw new IllegalStateException("cannot listen for PostgreSQL clients on " + settings.host() + ":"
                     + settings.port() + " (patroxy.listen.host / patroxy.listen.port): " + e.getMessage(), e);
         }
         InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
-        LOG.infof("listening for PostgreSQL clients on %s:%d (%s transport, maxconn %d)",
+        LOG.infof("%slistening for PostgreSQL clients on %s:%d (%s transport, maxconn %d)",
+                registry.routing().listener().isEmpty() ? "" : "listener " + registry.routing().listener() + ": ",
                 bound.getHostString(), bound.getPort(), transport.name(), settings.maxconn());
         return bound;
     }
@@ -82,23 +96,35 @@ public final class ProxyServer {
      * caller stops the health checks only after this returns.
      */
     public void shutdown(Duration grace) {
-        if (!stopping.compareAndSet(false, true)) {
+        shutdown(java.util.List.of(this), grace);
+        if (ownsTransport) {
+            shutdownLoops();
+        }
+    }
+
+    /** The same for several listeners at once (their shared event loops are their owner's to stop). */
+    public static void shutdown(java.util.List<ProxyServer> servers, Duration grace) {
+        java.util.List<ProxyServer> mine = servers.stream().filter(s -> s.stopping.compareAndSet(false, true)).toList();
+        if (mine.isEmpty()) {
             return; // once is enough
         }
+        mine.forEach(ProxyServer::stopAccepting);
+        java.util.function.IntSupplier open = () -> mine.stream().mapToInt(s -> s.registry.activeSessions()).sum();
+        if (open.getAsInt() > 0) {
+            LOG.infof("stopped accepting; waiting up to %s for %d open sessions", grace, open.getAsInt());
+            awaitUntil(() -> open.getAsInt() == 0, grace);
+            if (open.getAsInt() > 0) {
+                LOG.warnf("closing %d sessions still open after the grace period", open.getAsInt());
+                mine.forEach(s -> s.registry.shutdownAll());
+                awaitUntil(() -> open.getAsInt() == 0, Session.DROP_BOUNDARY_WAIT.plusSeconds(2));
+            }
+        }
+    }
+
+    private void stopAccepting() {
         if (listener != null) {
             listener.close().syncUninterruptibly();
         }
-        int open = registry.activeSessions();
-        if (open > 0) {
-            LOG.infof("stopped accepting; waiting up to %s for %d open sessions", grace, open);
-            awaitUntil(() -> registry.activeSessions() == 0, grace);
-            if (registry.activeSessions() > 0) {
-                LOG.warnf("closing %d sessions still open after the grace period", registry.activeSessions());
-                registry.shutdownAll();
-                awaitUntil(() -> registry.activeSessions() == 0, Session.DROP_BOUNDARY_WAIT.plusSeconds(2));
-            }
-        }
-        shutdownLoops();
     }
 
     private void shutdownLoops() {

@@ -11,7 +11,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.socket.DuplexChannel;
-import io.patroxy.cluster.ClusterView;
+import io.patroxy.cluster.RouteView;
 import io.patroxy.cluster.DropPolicy;
 import io.patroxy.config.MemberAddress;
 import io.patroxy.pgwire.ErrorResponse;
@@ -110,7 +110,7 @@ public final class Session {
                     drop(CloseCause.SHUTDOWN, "Patroxy is shutting down");
                     return;
                 }
-                ClusterView view = registry.view();
+                RouteView view = registry.view();
                 DropPolicy.Verdict verdict = DropPolicy.verdict(view, member.name());
                 if (verdict.dropsRelaying()) {
                     drop(verdict == DropPolicy.Verdict.MEMBER_DOWN ? CloseCause.MEMBER_DOWN : CloseCause.LEADER_CHANGED,

@@ -1,7 +1,6 @@
 package io.patroxy.proxy;
 
 import java.util.EnumMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -10,11 +9,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 
 import io.netty.channel.Channel;
 import io.patroxy.cluster.ClusterListener;
 import io.patroxy.cluster.ClusterView;
+import io.patroxy.cluster.RouteView;
+import io.patroxy.cluster.Routing;
 import io.patroxy.cluster.DropPolicy;
 import io.patroxy.config.MemberAddress;
 
@@ -39,16 +39,27 @@ public final class SessionRegistry implements ClusterListener {
     private final LongAdder refused = new LongAdder();
     private final Set<Session> open = ConcurrentHashMap.newKeySet();
     private final Map<String, Set<Session>> byMember = new ConcurrentHashMap<>();
-    private final Map<String, MemberTraffic> traffic = new LinkedHashMap<>();
+    private final Map<String, MemberTraffic> traffic = new ConcurrentHashMap<>();
     private final Map<CloseCause, LongAdder> closes = new EnumMap<>(CloseCause.class);
     private final Consumer<Session> accessLog;
-    private final CancelKeys cancelKeys = new CancelKeys();
+    private final CancelKeys cancelKeys;
     private final LongAdder held = new LongAdder();
-    private final Supplier<ClusterView> view;
+    private final Routing routing;
+    private RouteView lastSeen;
 
-    public SessionRegistry(List<MemberAddress> members, int maxconn, Supplier<ClusterView> view, Consumer<Session> accessLog) {
+    /** A leader listener's sessions, with cancel keys of their own. */
+    public SessionRegistry(List<MemberAddress> members, int maxconn, java.util.function.Supplier<ClusterView> view,
+            Consumer<Session> accessLog) {
+        this(members, maxconn, Routing.leader("", view), new CancelKeys(), accessLog);
+    }
+
+    /** @param cancelKeys shared by every listener: a cancel reaches the member of its session, whatever the listener */
+    public SessionRegistry(List<MemberAddress> members, int maxconn, Routing routing, CancelKeys cancelKeys,
+            Consumer<Session> accessLog) {
         this.maxconn = maxconn;
-        this.view = view;
+        this.routing = routing;
+        this.cancelKeys = cancelKeys;
+        this.lastSeen = routing.now();
         this.accessLog = accessLog;
         for (MemberAddress m : members) {
             traffic.put(m.name(), new MemberTraffic());
@@ -72,9 +83,13 @@ public final class SessionRegistry implements ClusterListener {
         return session;
     }
 
-    /** The snapshot current now. */
-    ClusterView view() {
-        return view.get();
+    /** The snapshots this listener routes by, current now. */
+    RouteView view() {
+        return routing.now();
+    }
+
+    Routing routing() {
+        return routing;
     }
 
     /**
@@ -83,14 +98,14 @@ public final class SessionRegistry implements ClusterListener {
      */
     void route(Session session, MemberAddress member) {
         session.routedTo(member);
-        byMember.get(member.name()).add(session);
+        byMember.computeIfAbsent(member.name(), k -> ConcurrentHashMap.newKeySet()).add(session);
     }
 
     /** The session gives its member up before relaying (to wait, or retry elsewhere). */
     void unroute(Session session) {
         MemberAddress m = session.member();
         if (m != null) {
-            byMember.get(m.name()).remove(session);
+            byMember.getOrDefault(m.name(), Set.of()).remove(session);
         }
         session.routedTo(null);
     }
@@ -98,7 +113,7 @@ public final class SessionRegistry implements ClusterListener {
     /** The session relays now: counted as a session, on its member. */
     MemberTraffic relayStarted(Session session) {
         accepted.increment();
-        MemberTraffic t = traffic.get(session.member().name());
+        MemberTraffic t = traffic(session.member().name());
         t.opened();
         return t;
     }
@@ -124,7 +139,7 @@ public final class SessionRegistry implements ClusterListener {
     }
 
     void connectFailed(MemberAddress member) {
-        traffic.get(member.name()).connectErrors.increment();
+        traffic(member.name()).connectErrors.increment();
     }
 
     void finished(Session session) {
@@ -138,9 +153,9 @@ public final class SessionRegistry implements ClusterListener {
         closes.get(session.cause()).increment();
         MemberAddress m = session.member();
         if (m != null) {
-            byMember.get(m.name()).remove(session);
+            byMember.getOrDefault(m.name(), Set.of()).remove(session);
             if (session.relayed()) {
-                traffic.get(m.name()).current.decrementAndGet();
+                traffic(m.name()).current.decrementAndGet();
             }
         }
         accessLog.accept(session);
@@ -151,10 +166,20 @@ public final class SessionRegistry implements ClusterListener {
         open.forEach(s -> s.post(Session.Event.SHUTDOWN));
     }
 
+    /**
+     * A snapshot of this listener's members (or of the leader listener's, for a fallback) was
+     * published: the sessions on every member whose verdict changed are told.
+     */
     @Override
-    public void onChange(ClusterView before, ClusterView after) {
-        for (DropPolicy.Change change : DropPolicy.changes(before, after)) {
-            byMember.get(change.member()).forEach(s -> s.post(Session.Event.ROUTE_CHANGED));
+    public synchronized void onChange(ClusterView before, ClusterView after) {
+        RouteView now = routing.now();
+        RouteView was = lastSeen;
+        lastSeen = now;
+        for (DropPolicy.Change change : DropPolicy.changes(was, now)) {
+            Set<Session> on = byMember.get(change.member());
+            if (on != null) {
+                on.forEach(s -> s.post(Session.Event.ROUTE_CHANGED));
+            }
         }
     }
 
@@ -188,11 +213,14 @@ public final class SessionRegistry implements ClusterListener {
         return closes.get(cause).sum();
     }
 
+    /** Sessions routed to {@code member} now (connecting, handshaking or relaying). */
     public int sessionsOn(String member) {
-        return byMember.get(member).size();
+        Set<Session> on = byMember.get(member);
+        return on == null ? 0 : on.size();
     }
 
+    /** The member's counters (a member discovery added gets fresh ones). */
     public MemberTraffic traffic(String member) {
-        return traffic.get(member);
+        return traffic.computeIfAbsent(member, k -> new MemberTraffic());
     }
 }

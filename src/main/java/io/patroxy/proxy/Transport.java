@@ -23,11 +23,22 @@ import io.netty.resolver.dns.DnsServerAddressStreamProviders;
  * Native epoll when the platform has it, NIO otherwise; and Netty's asynchronous DNS resolver
  * (the system's name servers and /etc/hosts), so no name is ever resolved blocking on an event loop.
  */
-record Transport(String name, EventLoopGroup acceptor, EventLoopGroup workers,
+public record Transport(String name, EventLoopGroup acceptor, EventLoopGroup workers,
         Class<? extends ServerChannel> serverChannel, Class<? extends Channel> channel,
         AddressResolverGroup<?> resolver) {
 
-    static Transport create(int workerThreads) {
+    /** Event loops: one per core, at least two. */
+    public static int defaultThreads() {
+        return Math.max(2, Runtime.getRuntime().availableProcessors());
+    }
+
+    /** Stops the event loops, waiting for them. */
+    public void shutdown() {
+        acceptor.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+        workers.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    public static Transport create(int workerThreads) {
         return create(workerThreads, DnsServerAddressStreamProviders.platformDefault());
     }
 

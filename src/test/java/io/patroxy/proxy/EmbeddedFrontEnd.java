@@ -33,17 +33,29 @@ final class EmbeddedFrontEnd {
     }
 
     final List<MemberAddress> members = MemberAddress.parseList("n0=127.0.0.2,n1=127.0.0.3,n2=127.0.0.4");
-    final ClusterRegistry cluster = new ClusterRegistry(members, 3, 2, Clock.systemUTC());
+    final ClusterRegistry cluster;
+    final boolean balanced;
     final Map<Long, Session> finished = new ConcurrentHashMap<>();
     final SessionRegistry sessions;
-    final HoldQueue holds = new HoldQueue(1000);
+    final HoldQueue holds;
     final List<Connect> connects = new ArrayList<>();
     final List<EmbeddedChannel> clients = new ArrayList<>();
     final List<ByteBuf> sent = new ArrayList<>();
     final ProxyContext px;
 
     EmbeddedFrontEnd(Duration hold) {
-        sessions = new SessionRegistry(members, 1000, cluster::view, s -> finished.put(s.id(), s));
+        this(hold, false);
+    }
+
+    /** @param balanced a replicas-like listener (leastconn, drop on, no fallback) instead of a leader one */
+    EmbeddedFrontEnd(Duration hold, boolean balanced) {
+        this.balanced = balanced;
+        cluster = new ClusterRegistry(balanced ? "replicas" : "", members, 3, 2, Clock.systemUTC(), !balanced);
+        io.patroxy.cluster.Routing routing = balanced
+                ? io.patroxy.cluster.Routing.balanced("replicas", io.patroxy.cluster.Routing.Balance.LEASTCONN, true, cluster::view, null)
+                : io.patroxy.cluster.Routing.leader("", cluster::view);
+        sessions = new SessionRegistry(members, 1000, routing, new CancelKeys(), s -> finished.put(s.id(), s));
+        holds = new HoldQueue(1000, routing);
         cluster.addListener(sessions);
         cluster.addListener(holds);
         ProxySettings settings = new ProxySettings("127.0.0.1", 0, Duration.ofSeconds(1), 3, Duration.ofMinutes(30),
@@ -56,7 +68,7 @@ final class EmbeddedFrontEnd {
             connects.add(new Connect(member, server, promise));
             return promise;
         };
-        px = new ProxyContext(settings, cluster::view, sessions, holds, connector);
+        px = new ProxyContext(settings, sessions, holds, connector);
     }
 
     /** A new client connection (its first read asked for). */

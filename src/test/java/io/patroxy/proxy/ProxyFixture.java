@@ -32,7 +32,7 @@ final class ProxyFixture implements AutoCloseable {
         cluster.addListener(sessions);
         holds = new HoldQueue(settings.holdQueue());
         cluster.addListener(holds);
-        proxy = new ProxyServer(settings, cluster::view, sessions, holds);
+        proxy = new ProxyServer(settings, sessions, holds);
         address = proxy.start();
     }
 

@@ -20,7 +20,7 @@ import io.patroxy.proxy.Session.State;
  * The routing invariant under random interleavings (issue 9): random cluster snapshots (UP, DOWN,
  * going up or down, timelines, two primaries, flaky checks, no leader) mixed with random session
  * events (connects done or failed, the server's first message, 'N' or 'S', a FATAL, client bytes,
- * closes), one event-loop turn at a time. After every step: no session began relaying on a member
+ * closes, the end of the shutdown grace), one event-loop turn at a time. After every step: no session began relaying on a member
  * that is not the leader; after every turn of the loops: the whole invariant of {@code DropPolicy}.
  * Run with {@code -Dpatroxy.invariant.runs=100000} for a long soak; the seed of a failure is printed.
  */
@@ -33,11 +33,21 @@ class RoutingInvariantTest {
 
     @Test
     void theInvariantHoldsAfterEveryTurnOfEveryInterleaving() {
+        runs(false);
+    }
+
+    /** A balanced listener (replicas): no session handshakes with or relays on a member that is not UP. */
+    @Test
+    void aBalancedListenersInvariantHoldsToo() {
+        runs(true);
+    }
+
+    private static void runs(boolean balanced) {
         long base = Long.getLong("patroxy.invariant.seed", System.nanoTime());
-        for (int run = 0; run < RUNS; run++) {
+        for (int run = 0; run < (balanced ? RUNS / 3 : RUNS); run++) {
             long seed = base + run;
             try {
-                play(new Random(seed));
+                play(new Random(seed), balanced);
             } catch (AssertionError | RuntimeException e) {
                 throw new AssertionError("seed " + seed + " (rerun with -Dpatroxy.invariant.seed=" + seed
                         + " -Dpatroxy.invariant.runs=1): " + e.getMessage(), e);
@@ -45,8 +55,8 @@ class RoutingInvariantTest {
         }
     }
 
-    private static void play(Random rnd) {
-        EmbeddedFrontEnd fe = new EmbeddedFrontEnd(Duration.ofMinutes(5));
+    private static void play(Random rnd, boolean balanced) {
+        EmbeddedFrontEnd fe = new EmbeddedFrontEnd(Duration.ofMinutes(5), balanced);
         List<String> trace = new ArrayList<>();
         try {
             for (int step = 0; step < STEPS; step++) {
@@ -135,6 +145,10 @@ class RoutingInvariantTest {
             fe.clients.get(rnd.nextInt(fe.clients.size())).close();
             return "client closed";
         }
+        if (r == 80 && rnd.nextInt(4) == 0) {
+            fe.sessions.shutdownAll(); // the end of the shutdown grace, at any moment
+            return "shutdown";
+        }
         if (r < 90) {
             fe.runAll();
             return "turn";
@@ -158,9 +172,17 @@ class RoutingInvariantTest {
         for (int i = 0; i < before.size(); i++) {
             Session s = fe.session(fe.clients.get(i));
             if (s != null && s.state() == State.RELAYING && before.get(i) != State.RELAYING) {
-                assertThat(s.member().name()).as("began relaying off the leader; trace %s", trace).isEqualTo(leader);
+                if (fe.balanced) {
+                    assertThat(isUp(fe, s.member().name())).as("began relaying on a member not UP; trace %s", trace).isTrue();
+                } else {
+                    assertThat(s.member().name()).as("began relaying off the leader; trace %s", trace).isEqualTo(leader);
+                }
             }
         }
+    }
+
+    private static boolean isUp(EmbeddedFrontEnd fe, String member) {
+        return fe.cluster.view().member(member).map(MemberView::isUp).orElse(false);
     }
 
     /** After a turn of every loop: the routing invariant of DropPolicy, whole. */
@@ -171,7 +193,9 @@ class RoutingInvariantTest {
             State st = s.state();
             String member = s.member() == null ? null : s.member().name();
             boolean handshaking = ROUTED.contains(st) || (st == State.AWAITING_STARTUP && member != null);
-            if (handshaking) {
+            if (handshaking && fe.balanced) {
+                assertThat(isUp(fe, member)).as("%s %s on a member not UP; trace %s", s, st, trace).isTrue();
+            } else if (handshaking) {
                 assertThat(member).as("%s %s while the leader is %s; trace %s", s, st, leader, trace).isEqualTo(leader);
             }
             if (st == State.RELAYING) {

@@ -7,7 +7,7 @@ The seeds' topology (zoo, pg-master, pg-slave) is described in several places:
   patroni/local-cluster.sh      the loopback real-cluster test bed (ports, names, defaults)
   patroni/Dockerfile            which config file the image runs, healthcheck port
   monitoring/prometheus/prometheus.yml   scrape targets
-  deploy/systemd/patroxy.env, deploy/kubernetes/patroxy.yaml   PATROXY_MEMBERS examples
+  deploy/systemd/patroxy.env, deploy/kubernetes/patroxy.yaml   PATROXY_MEMBERS / PATROXY_LISTENERS examples
 This script compares each of them with the reference below and with each other, and
 exits 1 listing every drift. Needs python3 and PyYAML (Debian: python3-yaml).
 
@@ -103,6 +103,25 @@ def parse_members(spec, where):
             err(where, "PATROXY_MEMBERS names %s twice" % name)
         out[name] = (host, pg, api)
     return out
+
+
+def check_listeners(env, where):
+    """PATROXY_LISTENERS 'NAME=[HOST:]PORT:ROLE[?QUERY][;OPTIONS],...' -> its ports, in order ([] when unset).
+    With it, PATROXY_CHECK_PATH is an error at start and PATROXY_LISTEN_PORT is ignored: neither may be set."""
+    spec = env.get("PATROXY_LISTENERS")
+    if spec is None:
+        return []
+    ports = []
+    for part in str(spec).split(","):
+        m = re.fullmatch(r"[A-Za-z0-9_.-]+=(?:[A-Za-z0-9_.-]+:)?(\d+):[a-z-]+(?:\?[^;]*)?(?:;[^;]*)*", part.strip())
+        if not m:
+            err(where, "PATROXY_LISTENERS: %r is not NAME=[HOST:]PORT:ROLE[?QUERY][;OPTIONS]" % part)
+            continue
+        ports.append(int(m.group(1)))
+    for var in ("PATROXY_CHECK_PATH", "PATROXY_LISTEN_PORT"):
+        if var in env:
+            err(where, "%s is set beside PATROXY_LISTENERS (each listener has its port and role)" % var)
+    return ports
 
 
 def check_members(spec, where):
@@ -256,8 +275,9 @@ if isinstance(compose, dict):
     for var, want in (("PATROXY_LISTEN_PORT", str(PG_PORT)), ("PATROXY_STATS_PORT", str(STATS_PORT))):
         if var in penv:
             expect(ws, var, penv[var], want)
+    pg_ports = check_listeners(penv, ws) or [PG_PORT]
     targets = sorted(str(p).rsplit(":", 1)[-1] for p in px.get("ports") or [])
-    expect(ws, "container ports published", targets, sorted([str(PG_PORT), str(STATS_PORT)]))
+    expect(ws, "container ports published", targets, sorted(str(p) for p in [*pg_ports, STATS_PORT]))
     deps = px.get("depends_on") or {}
     for svc in [ZK_SERVICE, *MEMBERS.values()]:
         if (deps.get(svc) if isinstance(deps, dict) else None) != {"condition": "service_healthy"}:
@@ -331,6 +351,7 @@ if env_file is not None:
         err("deploy/systemd/patroxy.env", "no PATROXY_MEMBERS line")
     else:
         check_members(m.group(1).strip(), "deploy/systemd/patroxy.env PATROXY_MEMBERS")
+    check_listeners(dict(re.findall(r"^(PATROXY_[A-Z_]+)=(.*)$", env_file, re.M)), "deploy/systemd/patroxy.env")
 k8s = load_yaml("deploy/kubernetes/patroxy.yaml", multi=True)
 if k8s:
     w = "deploy/kubernetes/patroxy.yaml"
@@ -341,6 +362,19 @@ if k8s:
         err(w, "expected one PATROXY_MEMBERS env in the Deployment, found %d" % len(envs))
     else:
         check_members(envs[0].get("value"), w + " PATROXY_MEMBERS")
+    for doc in k8s:
+        if not doc or doc.get("kind") != "Deployment":
+            continue
+        for c in doc["spec"]["template"]["spec"]["containers"]:
+            cenv = {e.get("name"): e.get("value") for e in c.get("env") or []}
+            pg_ports = check_listeners(cenv, w) or [PG_PORT]
+            expect(w, "containerPorts", sorted(p.get("containerPort") for p in c.get("ports") or []),
+                   sorted([*pg_ports, STATS_PORT]))
+    service_ports = sorted(p.get("targetPort") for doc in k8s if doc and doc.get("kind") == "Service"
+                           for p in doc["spec"].get("ports") or [])
+    container_port_names = sorted(p.get("name") for doc in k8s if doc and doc.get("kind") == "Deployment"
+                                  for c in doc["spec"]["template"]["spec"]["containers"] for p in c.get("ports") or [])
+    expect(w, "Service targetPorts (the container's port names)", service_ports, container_port_names)
 
 # ----------------------------------------------------------------- verdict
 if errors:

@@ -100,7 +100,8 @@ public class Patroxy {
             CheckSettings check = l.check();
             checks.add(HealthChecks.start(vertx, settings.members(), check, l.proxy().connectTimeout(),
                     member -> IntervalPolicy.next(check, cluster.view(), member, leaderRole), cluster::record));
-            listeners.add(new ProxyStarted.Listener(l.name(), l.role(), cluster, sessions, address));
+            listeners.add(new ProxyStarted.Listener(l.name(), l.role(), check.path(), cluster, routing, sessions,
+                    address));
             if (leaderRole && leaderCluster == null) {
                 leaderCluster = cluster;
             }

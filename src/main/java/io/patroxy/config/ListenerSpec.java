@@ -48,7 +48,7 @@ public record ListenerSpec(String name, Optional<String> host, int port, Role ro
             if (!names.add(s.name)) {
                 throw new IllegalArgumentException("listener name '" + s.name + "' appears twice");
             }
-            if (!ports.add(s.host.orElse("") + ":" + s.port)) {
+            if (s.port != 0 && !ports.add(s.host.orElse("") + ":" + s.port)) { // 0: any free port, each its own
                 throw new IllegalArgumentException("port " + s.port + " is used by two listeners");
             }
             specs.add(s);

@@ -6,8 +6,10 @@ import java.util.Map;
 
 /**
  * The stats in HAProxy's CSV format ({@code /;csv}): the columns of HAProxy 2.6's
- * {@code show stat} in its order (management guide, section 9.1), one FRONTEND row, one row per
- * member ({@code svname} = the configured name), one BACKEND row. Columns that mean nothing for
+ * {@code show stat} in its order (management guide, section 9.1). Each listener is one of
+ * HAProxy's proxies ({@code pxname} = the listener's name, {@code iid} its place in the
+ * configuration), in configuration order: its FRONTEND row, one row per member ({@code svname} =
+ * the configured name), its BACKEND row. Columns that mean nothing for
  * Patroxy (HTTP, queues, rates, compression, agents) are left empty; where HAProxy writes 0 for a
  * counter it keeps in TCP mode and Patroxy keeps no such counter, the cell is empty too.
  * Like HAProxy's, every line ends with a comma.
@@ -43,29 +45,37 @@ public final class HaproxyCsv {
 
     public static String write(StatsSnapshot s) {
         StringBuilder out = new StringBuilder(header());
-        row(out, frontend(s));
-        for (StatsSnapshot.Server server : s.servers()) {
-            row(out, server(s, server));
+        int iid = 0;
+        for (StatsSnapshot.Listener l : s.listeners()) {
+            Proxy px = new Proxy(l, ++iid, s.pid());
+            row(out, frontend(px));
+            for (StatsSnapshot.Server server : l.servers()) {
+                row(out, server(px, server));
+            }
+            row(out, backend(px));
         }
-        row(out, backend(s));
         return out.toString();
     }
 
-    private static Map<String, Object> common(StatsSnapshot s, String svname, String type, int sid) {
+    /** One listener as one of HAProxy's proxies. */
+    private record Proxy(StatsSnapshot.Listener listener, int iid, long pid) {
+    }
+
+    private static Map<String, Object> common(Proxy px, String svname, String type, int sid) {
         Map<String, Object> r = new HashMap<>();
-        r.put("pxname", s.proxy());
+        r.put("pxname", px.listener().name());
         r.put("svname", svname);
-        r.put("pid", s.pid());
-        r.put("iid", 1);
+        r.put("pid", px.pid());
+        r.put("iid", px.iid());
         r.put("sid", sid);
         r.put("type", type);
         r.put("mode", "tcp");
         return r;
     }
 
-    private static Map<String, Object> frontend(StatsSnapshot s) {
-        StatsSnapshot.Frontend f = s.frontend();
-        Map<String, Object> r = common(s, "FRONTEND", TYPE_FRONTEND, 0);
+    private static Map<String, Object> frontend(Proxy px) {
+        StatsSnapshot.Frontend f = px.listener().frontend();
+        Map<String, Object> r = common(px, "FRONTEND", TYPE_FRONTEND, 0);
         r.put("scur", f.current());
         r.put("smax", f.max());
         r.put("slim", f.limit());
@@ -77,8 +87,8 @@ public final class HaproxyCsv {
         return r;
     }
 
-    private static Map<String, Object> server(StatsSnapshot s, StatsSnapshot.Server m) {
-        Map<String, Object> r = common(s, m.name(), TYPE_SERVER, m.id());
+    private static Map<String, Object> server(Proxy px, StatsSnapshot.Server m) {
+        Map<String, Object> r = common(px, m.name(), TYPE_SERVER, m.id());
         r.put("qcur", 0);
         r.put("qmax", 0);
         r.put("scur", m.current());
@@ -112,14 +122,15 @@ public final class HaproxyCsv {
         return r;
     }
 
-    private static Map<String, Object> backend(StatsSnapshot s) {
-        StatsSnapshot.Backend b = s.backend();
-        Map<String, Object> r = common(s, "BACKEND", TYPE_BACKEND, 0);
+    private static Map<String, Object> backend(Proxy px) {
+        StatsSnapshot.Backend b = px.listener().backend();
+        StatsSnapshot.Frontend f = px.listener().frontend();
+        Map<String, Object> r = common(px, "BACKEND", TYPE_BACKEND, 0);
         r.put("qcur", 0);
         r.put("qmax", 0);
         r.put("scur", b.current());
-        r.put("smax", s.frontend().max());
-        r.put("slim", s.frontend().limit());
+        r.put("smax", f.max());
+        r.put("slim", f.limit());
         r.put("stot", b.total());
         r.put("lbtot", b.total());
         r.put("bin", b.clientToServerBytes());

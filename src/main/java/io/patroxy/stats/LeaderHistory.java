@@ -9,6 +9,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Function;
 
 import io.patroxy.cluster.ClusterListener;
 import io.patroxy.cluster.ClusterView;
@@ -23,6 +24,10 @@ import io.patroxy.cluster.MemberView;
  * leaderless. Changes are found by comparing each snapshot with the leader last seen here, not
  * with the snapshot's {@code before}, so a listener added after the first checks catches up on
  * the next snapshot (or at once through {@link #observe}).
+ *
+ * <p>A balanced listener (replicas, ...) has no leader; {@link #backendUp} keeps the same history
+ * of its backend instead: "leader" is {@value #ANY_UP} while any member is UP, so elections and
+ * losses are the backend's transitions to UP and DOWN and the time without leader is its downtime.
  */
 public final class LeaderHistory implements ClusterListener {
 
@@ -39,7 +44,11 @@ public final class LeaderHistory implements ClusterListener {
 
     public static final int DEFAULT_CAPACITY = 20;
 
+    /** The "leader" of a balanced listener's history while any of its members is UP. */
+    public static final String ANY_UP = "UP";
+
     private final int capacity;
+    private final Function<ClusterView, String> leaderOf;
     private final Deque<Change> changes = new ArrayDeque<>();
     private String leader;
     private Instant leaderSince;
@@ -49,11 +58,21 @@ public final class LeaderHistory implements ClusterListener {
     private long losses;
 
     public LeaderHistory(int capacity, Clock clock) {
+        this(capacity, clock, view -> view.leaderName().orElse(null));
+    }
+
+    private LeaderHistory(int capacity, Clock clock, Function<ClusterView, String> leaderOf) {
         if (capacity < 1) {
             throw new IllegalArgumentException("capacity must be at least 1");
         }
         this.capacity = capacity;
+        this.leaderOf = leaderOf;
         this.leaderlessSince = clock.instant();
+    }
+
+    /** A balanced listener's backend: UP while any member is UP (HAProxy's backend status). */
+    public static LeaderHistory backendUp(int capacity, Clock clock) {
+        return new LeaderHistory(capacity, clock, view -> view.upCount() > 0 ? ANY_UP : null);
     }
 
     @Override
@@ -63,7 +82,7 @@ public final class LeaderHistory implements ClusterListener {
 
     /** Takes note of {@code view}'s leader. */
     public synchronized void observe(ClusterView view) {
-        String now = view.leaderName().orElse(null);
+        String now = leaderOf.apply(view);
         if (Objects.equals(leader, now)) {
             return;
         }

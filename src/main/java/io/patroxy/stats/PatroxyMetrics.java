@@ -4,7 +4,6 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 
 import io.micrometer.core.instrument.FunctionCounter;
@@ -13,7 +12,6 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
-import io.patroxy.cluster.ClusterView;
 import io.patroxy.cluster.MemberView;
 import io.patroxy.health.MemberHealth;
 import io.patroxy.proxy.CloseCause;
@@ -21,8 +19,10 @@ import io.patroxy.proxy.MemberTraffic;
 import io.patroxy.proxy.SessionRegistry;
 
 /**
- * Patroxy's meters, all {@code patroxy_*} in base units, members labelled {@code server="<name>"}.
- * Every meter is a function of the registries, read at scrape time: nothing is counted twice.
+ * Patroxy's meters, all {@code patroxy_*} in base units; each listener's labelled
+ * {@code listener="<name>"} (without {@code patroxy.listeners}: {@code patroxy.stats.name}), its
+ * members also {@code server="<name>"}. Leader meters exist for leader roles (primary, leader)
+ * only. Every meter is a function of the registries, read at scrape time: nothing is counted twice.
  * See docs/stats.md for the list.
  *
  * <p>{@link #close()} removes the meters again: a registry that outlives this application (Quarkus
@@ -31,23 +31,16 @@ import io.patroxy.proxy.SessionRegistry;
  */
 public final class PatroxyMetrics implements MeterBinder, AutoCloseable {
 
-    private final List<String> members;
-    private final Supplier<ClusterView> view;
-    private final SessionRegistry sessions;
-    private final LeaderHistory leaders;
-    private final UpTransitions ups;
+    private final List<ListenerStats> listeners;
     private final Clock clock;
     private final String version;
     private final List<Meter> meters = new CopyOnWriteArrayList<>();
     private volatile MeterRegistry boundTo;
+    private final java.util.Map<String, List<Meter>> memberMeters = new java.util.HashMap<>();
+    private boolean closed;
 
-    public PatroxyMetrics(List<String> members, Supplier<ClusterView> view, SessionRegistry sessions,
-            LeaderHistory leaders, UpTransitions ups, Clock clock, String version) {
-        this.members = List.copyOf(members);
-        this.view = view;
-        this.sessions = sessions;
-        this.leaders = leaders;
-        this.ups = ups;
+    PatroxyMetrics(List<ListenerStats> listeners, Clock clock, String version) {
+        this.listeners = List.copyOf(listeners);
         this.clock = clock;
         this.version = version;
     }
@@ -55,62 +48,101 @@ public final class PatroxyMetrics implements MeterBinder, AutoCloseable {
     @Override
     public void bindTo(MeterRegistry registry) {
         boundTo = registry;
-        for (String name : members) {
-            bindMember(registry, name);
+        for (ListenerStats l : listeners) {
+            Tags tags = Tags.of("listener", l.name());
+            bindMembers(registry, l);
+            l.onMembersChanged(() -> bindMembers(registry, l));
+            bindListener(registry, l, tags);
         }
-        gauge(registry, "patroxy.sessions.current", "Client sessions open now", Tags.empty(),
-                m -> m.sessions.activeSessions());
-        gauge(registry, "patroxy.sessions.max", "Most client sessions open at once", Tags.empty(),
-                m -> m.sessions.maxActiveSessions());
-        gauge(registry, "patroxy.sessions.limit", "patroxy.maxconn", Tags.empty(), m -> m.sessions.maxconn());
-        counter(registry, "patroxy.sessions", null, "Client sessions accepted", Tags.empty(),
-                m -> m.sessions.acceptedSessions());
-        counter(registry, "patroxy.refused.connections", null,
-                "Clients turned away: maxconn reached, no leader, leader unreachable", Tags.empty(),
-                m -> m.sessions.refusedConnections());
-        counter(registry, "patroxy.held.connections", null, "Clients that waited for a leader (patroxy.hold)",
-                Tags.empty(), m -> m.sessions.heldConnections());
-        for (CloseCause cause : CloseCause.values()) {
-            counter(registry, "patroxy.session.closes", null, "Finished sessions by close cause",
-                    Tags.of("cause", cause.label()), m -> m.sessions.closes(cause));
-        }
-        gauge(registry, "patroxy.leader.known", "1 while a member is the leader (UP), else 0", Tags.empty(),
-                m -> m.view.get().leader() == null ? 0 : 1);
-        counter(registry, "patroxy.leader.changes", null, "Times a member became the leader", Tags.empty(),
-                m -> m.leaders.elections());
-        counter(registry, "patroxy.no.leader", "seconds", "Time without a leader since start", Tags.empty(),
-                m -> m.leaders.leaderlessTotal(m.clock.instant()).toMillis() / 1000.0);
         gauge(registry, "patroxy.info", "Patroxy's version", Tags.of("version", version), m -> 1);
     }
 
-    private void bindMember(MeterRegistry registry, String name) {
-        Tags server = Tags.of("server", name);
+    private void bindListener(MeterRegistry registry, ListenerStats l, Tags tags) {
+        SessionRegistry sessions = l.sessions();
+        gauge(registry, "patroxy.sessions.current", "Client sessions open now", tags, m -> sessions.activeSessions());
+        gauge(registry, "patroxy.sessions.max", "Most client sessions open at once", tags,
+                m -> sessions.maxActiveSessions());
+        gauge(registry, "patroxy.sessions.limit", "The listener's maxconn", tags, m -> sessions.maxconn());
+        counter(registry, "patroxy.sessions", null, "Client sessions accepted", tags, m -> sessions.acceptedSessions());
+        counter(registry, "patroxy.refused.connections", null,
+                "Clients turned away: maxconn reached, no member to route to, member unreachable", tags,
+                m -> sessions.refusedConnections());
+        counter(registry, "patroxy.held.connections", null, "Clients that waited for a member (patroxy.hold)", tags,
+                m -> sessions.heldConnections());
+        for (CloseCause cause : CloseCause.values()) {
+            counter(registry, "patroxy.session.closes", null, "Finished sessions by close cause",
+                    tags.and("cause", cause.label()), m -> sessions.closes(cause));
+        }
+        gauge(registry, "patroxy.backend.up",
+                "1 while the listener's backend is UP (a leader is known; balanced roles: a member is UP), else 0", tags,
+                m -> l.history().leader().isPresent() ? 1 : 0);
+        if (!l.leaderRole()) {
+            return;
+        }
+        gauge(registry, "patroxy.leader.known", "1 while a member is the leader (UP), else 0", tags,
+                m -> l.view().leader() == null ? 0 : 1);
+        counter(registry, "patroxy.leader.changes", null, "Times a member became the leader", tags,
+                m -> l.history().elections());
+        counter(registry, "patroxy.no.leader", "seconds", "Time without a leader since start", tags,
+                m -> l.history().leaderlessTotal(m.clock.instant()).toMillis() / 1000.0);
+    }
+
+    /**
+     * Meters for exactly the listener's current members: a member discovery added gets its meters,
+     * one that left loses them.
+     */
+    private synchronized void bindMembers(MeterRegistry registry, ListenerStats l) {
+        if (closed) {
+            return;
+        }
+        List<String> now = l.members();
+        for (String member : now) {
+            memberMeters.computeIfAbsent(l.name() + "/" + member, k -> {
+                int from = meters.size();
+                bindMember(registry, l, Tags.of("listener", l.name(), "server", member), member);
+                return List.copyOf(meters.subList(from, meters.size()));
+            });
+        }
+        memberMeters.entrySet().removeIf(e -> {
+            String key = e.getKey();
+            if (key.startsWith(l.name() + "/") && !now.contains(key.substring(l.name().length() + 1))) {
+                e.getValue().forEach(registry::remove);
+                meters.removeAll(e.getValue());
+                return true;
+            }
+            return false;
+        });
+    }
+
+    private void bindMember(MeterRegistry registry, ListenerStats l, Tags server, String name) {
         for (MemberHealth.State state : MemberHealth.State.values()) {
             gauge(registry, "patroxy.server.status",
                     "1 for the member's current fall/rise state (HAProxy's UP, UP 1/3 = UP_GOING_DOWN, ...)",
                     server.and("state", state.name()),
-                    m -> m.member(name).map(v -> v.health().state() == state ? 1 : 0).orElse(0));
+                    m -> member(l, name).map(v -> v.health().state() == state ? 1 : 0).orElse(0));
         }
-        gauge(registry, "patroxy.server.up", "1 while the member is UP (passes the check, e.g. /primary)", server,
-                m -> m.member(name).map(v -> v.isUp() ? 1 : 0).orElse(0));
-        gauge(registry, "patroxy.server.leader", "1 on the member new sessions go to", server,
-                m -> m.view.get().leaderName().map(name::equals).orElse(false) ? 1 : 0);
+        gauge(registry, "patroxy.server.up", "1 while the member is UP (passes the listener's check, e.g. /primary)",
+                server, m -> member(l, name).map(v -> v.isUp() ? 1 : 0).orElse(0));
+        if (l.leaderRole()) {
+            gauge(registry, "patroxy.server.leader", "1 on the member new sessions go to", server,
+                    m -> l.view().leaderName().map(name::equals).orElse(false) ? 1 : 0);
+        }
         gauge(registry, "patroxy.server.timeline", "Patroni timeline in the last check's JSON, -1 if unknown",
-                server, m -> m.member(name).map(v -> v.patroni().timeline()).orElse(-1L));
+                server, m -> member(l, name).map(v -> v.patroni().timeline()).orElse(-1L));
         meters.add(Gauge.builder("patroxy.server.check.duration", this,
-                m -> m.member(name).map(v -> v.lastCheck() == null ? Double.NaN
+                m -> member(l, name).map(v -> v.lastCheck() == null ? Double.NaN
                         : v.lastCheck().duration().toNanos() / 1e9).orElse(Double.NaN))
                 .description("Duration of the last health check").baseUnit("seconds").tags(server)
                 .strongReference(true).register(registry));
         counter(registry, "patroxy.server.check.failures", null, "Failed health checks (HAProxy's chkfail)", server,
-                m -> m.member(name).map(MemberView::checkFailures).orElse(0L));
+                m -> member(l, name).map(MemberView::checkFailures).orElse(0L));
         counter(registry, "patroxy.server.transitions", null, "UP/DOWN transitions (to=down is HAProxy's chkdown)",
-                server.and("to", "down"), m -> m.member(name).map(MemberView::downTransitions).orElse(0L));
+                server.and("to", "down"), m -> member(l, name).map(MemberView::downTransitions).orElse(0L));
         counter(registry, "patroxy.server.transitions", null, "UP/DOWN transitions (to=down is HAProxy's chkdown)",
-                server.and("to", "up"), m -> m.ups.of(name));
+                server.and("to", "up"), m -> l.ups().of(name));
         counter(registry, "patroxy.server.downtime", "seconds", "Total time DOWN", server,
-                m -> m.member(name).map(v -> v.downtime(m.clock.instant()).toMillis() / 1000.0).orElse(0.0));
-        MemberTraffic t = sessions.traffic(name);
+                m -> member(l, name).map(v -> v.downtime(m.clock.instant()).toMillis() / 1000.0).orElse(0.0));
+        MemberTraffic t = l.sessions().traffic(name);
         gauge(registry, "patroxy.server.sessions.current", "Sessions open to the member now", server,
                 m -> t.current());
         gauge(registry, "patroxy.server.sessions.max", "Most sessions open to the member at once", server,
@@ -125,8 +157,8 @@ public final class PatroxyMetrics implements MeterBinder, AutoCloseable {
                 m -> t.connectErrors());
     }
 
-    private Optional<MemberView> member(String name) {
-        return view.get().member(name);
+    private static Optional<MemberView> member(ListenerStats l, String name) {
+        return l.view().member(name);
     }
 
     private void gauge(MeterRegistry registry, String name, String help, Tags tags, ToDoubleFunction<PatroxyMetrics> f) {
@@ -139,7 +171,8 @@ public final class PatroxyMetrics implements MeterBinder, AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        closed = true;
         MeterRegistry registry = boundTo;
         if (registry != null) {
             meters.forEach(registry::remove);

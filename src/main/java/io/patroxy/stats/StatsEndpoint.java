@@ -18,7 +18,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.patroxy.cluster.MemberView;
 import io.patroxy.config.PatroxyConfig;
 import io.quarkus.runtime.ShutdownEvent;
 import io.vertx.core.http.HttpHeaders;
@@ -27,8 +26,8 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
 /**
- * Quarkus glue of the stats listener, kept thin: once the proxy has started ({@link ProxyStarted}), adds the
- * leader history to the cluster's listeners and binds the metrics; serves the page, CSV and JSON
+ * Quarkus glue of the stats listener, kept thin: once the proxy has started ({@link ProxyStarted}), follows
+ * each listener ({@link ListenerStats}: its leader or backend history) and binds the metrics; serves the page, CSV and JSON
  * on Quarkus' HTTP server, and guards everything but the health probes with basic auth when
  * {@code patroxy.stats.auth} is set.
  *
@@ -43,8 +42,7 @@ public class StatsEndpoint {
     /** Before every other route, the Prometheus and health ones included. */
     private static final int AUTH_ORDER = -10_000;
 
-    private record Running(ProxyStarted proxy, StatsSnapshots.Info info, LeaderHistory leaders, UpTransitions ups,
-            PatroxyMetrics metrics) {
+    private record Running(List<ListenerStats> listeners, StatsSnapshots.Info info, PatroxyMetrics metrics) {
     }
 
     private final PatroxyConfig config;
@@ -65,28 +63,21 @@ public class StatsEndpoint {
         this.auth = BasicAuth.fromConfig(config.stats().auth());
     }
 
-    /** The proxy has started: its cluster view and sessions are there to be shown. */
+    /** The proxy has started: its listeners' cluster views and sessions are there to be shown. */
     void onStart(@Observes ProxyStarted proxy) {
-        var cluster = proxy.cluster();
-        List<String> members = cluster.view().members().stream().map(MemberView::name).toList();
-        LeaderHistory leaders = new LeaderHistory(LeaderHistory.DEFAULT_CAPACITY, clock);
-        UpTransitions ups = new UpTransitions(members);
-        cluster.addListener(leaders);
-        cluster.addListener(ups);
-        leaders.observe(cluster.view()); // a leader found before the listener was added
-        PatroxyMetrics metrics = new PatroxyMetrics(members, cluster::view, proxy.sessions(), leaders, ups, clock,
-                version);
+        List<ListenerStats> listeners = proxy.listeners().stream().map(l -> ListenerStats.follow(l, clock)).toList();
+        PatroxyMetrics metrics = new PatroxyMetrics(listeners, clock, version);
         metrics.bindTo(registry); // the FunctionCounters hold `metrics` weakly: `running` keeps it
-        running = new Running(proxy, new StatsSnapshots.Info(config.stats().name(), version, ProcessHandle.current().pid(),
-                clock.instant()), leaders, ups, metrics);
+        running = new Running(listeners, new StatsSnapshots.Info(version, ProcessHandle.current().pid(), clock.instant()),
+                metrics);
         LOG.infof("stats on http://%s:%d/ (auth %s, refresh %s)", config.stats().host(), config.stats().port(),
                 auth.isPresent() ? "on" : "off", config.stats().refresh());
     }
 
-    /** The proxy as it started, empty before. */
-    Optional<ProxyStarted> proxy() {
+    /** The listeners as they started, in configuration order; empty before. */
+    List<ListenerStats> listeners() {
         Running r = running;
-        return r == null ? Optional.empty() : Optional.of(r.proxy());
+        return r == null ? List.of() : r.listeners();
     }
 
     void onStop(@Observes ShutdownEvent event) {
@@ -143,8 +134,7 @@ public class StatsEndpoint {
             ctx.response().setStatusCode(503).putHeader(HttpHeaders.RETRY_AFTER, "1").end("Patroxy is starting\n");
             return Optional.empty();
         }
-        return Optional.of(StatsSnapshots.capture(r.info(), r.proxy().cluster().view(), r.proxy().sessions(), r.leaders(),
-                r.ups(), clock.instant()));
+        return Optional.of(StatsSnapshots.capture(r.info(), r.listeners(), clock.instant()));
     }
 
     private static void send(RoutingContext ctx, String contentType, String body) {

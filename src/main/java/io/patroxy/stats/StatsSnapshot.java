@@ -4,16 +4,66 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+
 /**
  * Everything the stats page, its CSV and its JSON show, taken at one instant: immutable, built by
- * {@link StatsSnapshots#capture}. Durations are whole seconds (or milliseconds where the name says
+ * {@link StatsSnapshots#capture}. One {@link Listener} section per listener, in configuration
+ * order, like HAProxy's proxies. Durations are whole seconds (or milliseconds where the name says
  * so) so that the JSON is plain numbers; the {@code ...Text()} methods are for the HTML page only.
+ *
+ * <p>The JSON keeps the shape it had with one listener: {@code proxy}, {@code frontend},
+ * {@code backend}, {@code servers} and {@code leadership} at the top are the first listener's;
+ * {@code listeners} has every listener.
  */
-public record StatsSnapshot(String proxy, String version, long pid, Instant now, Instant started, long uptimeSeconds,
-        Frontend frontend, Backend backend, List<Server> servers, Leadership leadership) {
+@JsonPropertyOrder({"proxy", "version", "pid", "now", "started", "uptimeSeconds", "frontend", "backend", "servers",
+        "leadership", "listeners"})
+public record StatsSnapshot(String version, long pid, Instant now, Instant started, long uptimeSeconds,
+        List<Listener> listeners) {
 
     public StatsSnapshot {
-        servers = List.copyOf(servers);
+        if (listeners.isEmpty()) {
+            throw new IllegalArgumentException("no listener");
+        }
+        listeners = List.copyOf(listeners);
+    }
+
+    /** The first listener's name (the only one's without {@code patroxy.listeners}). */
+    @JsonProperty("proxy")
+    public String proxy() {
+        return listeners.get(0).name();
+    }
+
+    @JsonProperty("frontend")
+    public Frontend frontend() {
+        return listeners.get(0).frontend();
+    }
+
+    @JsonProperty("backend")
+    public Backend backend() {
+        return listeners.get(0).backend();
+    }
+
+    @JsonProperty("servers")
+    public List<Server> servers() {
+        return listeners.get(0).servers();
+    }
+
+    /** The first listener's leader, null when it is a balanced listener. */
+    @JsonProperty("leadership")
+    public Leadership leadership() {
+        return listeners.get(0).leadership();
+    }
+
+    /** For the page's title: the listeners' names. */
+    public String title() {
+        return String.join(", ", listeners.stream().map(Listener::name).toList());
+    }
+
+    /** Several listeners: the page prefixes its element ids with the listener's name. */
+    public boolean several() {
+        return listeners.size() > 1;
     }
 
     public String uptimeText() {
@@ -28,18 +78,48 @@ public record StatsSnapshot(String proxy, String version, long pid, Instant now,
         return Formats.instant(started);
     }
 
+    /**
+     * One listener, HAProxy's proxy of the same name: its FRONTEND, its members, its BACKEND.
+     *
+     * @param role       primary, leader, replica, read-only, sync, async or any
+     * @param check      the Patroni REST API path its members are checked on
+     * @param address    host:port as bound
+     * @param routable   a client connecting now would be relayed (what readiness reports)
+     * @param leadership the leader and its history; null for a balanced role, which has no leader
+     */
+    public record Listener(String name, String role, String check, String address, boolean leaderRole,
+            boolean routable, Frontend frontend, Backend backend, List<Server> servers, Leadership leadership) {
+
+        public Listener {
+            servers = List.copyOf(servers);
+        }
+
+        /** For the page's element ids when there are several listeners: "replicas-". */
+        public String idPrefix() {
+            return name + "-";
+        }
+    }
+
     /** The listener, HAProxy's FRONTEND row. */
     public record Frontend(int current, int max, int limit, long total, long refused, long held, long clientToServerBytes,
             long serverToClientBytes, Map<String, Long> closes) {
     }
 
-    /** All members together, HAProxy's BACKEND row: UP while a leader is known. */
+    /**
+     * All members together, HAProxy's BACKEND row: UP while a leader is known (leader roles) or
+     * any member is UP (balanced roles); {@code downTransitions} and {@code downtimeSeconds} count
+     * the times and time it was DOWN.
+     */
     public record Backend(boolean up, int upMembers, long current, long total, long clientToServerBytes,
             long serverToClientBytes, long connectErrors, long downTransitions, long lastChangeSeconds,
             long downtimeSeconds) {
 
         public String status() {
             return up ? "UP" : "DOWN";
+        }
+
+        public String downtimeText() {
+            return Formats.duration(downtimeSeconds);
         }
     }
 

@@ -18,22 +18,32 @@ import io.patroxy.proxy.SessionRegistry;
 public final class StatsSnapshots {
 
     /** What does not change while Patroxy runs. */
-    public record Info(String proxy, String version, long pid, Instant started) {
+    public record Info(String version, long pid, Instant started) {
     }
 
     private StatsSnapshots() {
     }
 
-    public static StatsSnapshot capture(Info info, ClusterView view, SessionRegistry sessions, LeaderHistory leaders,
-            UpTransitions ups, Instant now) {
+    static StatsSnapshot capture(Info info, List<ListenerStats> listeners, Instant now) {
+        List<StatsSnapshot.Listener> sections = new ArrayList<>();
+        for (ListenerStats l : listeners) {
+            sections.add(listener(l, now));
+        }
+        return new StatsSnapshot(info.version(), info.pid(), now, info.started(), seconds(info.started(), now), sections);
+    }
+
+    private static StatsSnapshot.Listener listener(ListenerStats l, Instant now) {
+        ClusterView view = l.view();
+        SessionRegistry sessions = l.sessions();
         List<StatsSnapshot.Server> servers = new ArrayList<>();
         int id = 0;
         for (MemberView m : view.members()) {
-            servers.add(server(++id, m, view, sessions.traffic(m.name()), ups.of(m.name()), now));
+            servers.add(server(++id, m, view, sessions.traffic(m.name()), l.ups().of(m.name()), now));
         }
-        return new StatsSnapshot(info.proxy(), info.version(), info.pid(), now, info.started(),
-                seconds(info.started(), now), frontend(sessions, servers), backend(view, servers, leaders, now),
-                servers, leadership(view, leaders, now));
+        boolean up = l.leaderRole() ? view.leader() != null : view.upCount() > 0;
+        return new StatsSnapshot.Listener(l.name(), l.role().label(), l.checkPath(), l.address(), l.leaderRole(),
+                l.routable(), frontend(sessions, servers), backend(up, view, servers, l.history(), now), servers,
+                l.leaderRole() ? leadership(view, l.history(), now) : null);
     }
 
     private static StatsSnapshot.Server server(int id, MemberView m, ClusterView view, MemberTraffic t, long ups,
@@ -60,15 +70,15 @@ public final class StatsSnapshots {
                 servers.stream().mapToLong(StatsSnapshot.Server::serverToClientBytes).sum(), closes);
     }
 
-    private static StatsSnapshot.Backend backend(ClusterView view, List<StatsSnapshot.Server> servers,
-            LeaderHistory leaders, Instant now) {
-        return new StatsSnapshot.Backend(view.leader() != null, (int) view.upCount(),
+    private static StatsSnapshot.Backend backend(boolean up, ClusterView view, List<StatsSnapshot.Server> servers,
+            LeaderHistory history, Instant now) {
+        return new StatsSnapshot.Backend(up, (int) view.upCount(),
                 servers.stream().mapToLong(StatsSnapshot.Server::current).sum(),
                 servers.stream().mapToLong(StatsSnapshot.Server::total).sum(),
                 servers.stream().mapToLong(StatsSnapshot.Server::clientToServerBytes).sum(),
                 servers.stream().mapToLong(StatsSnapshot.Server::serverToClientBytes).sum(),
                 servers.stream().mapToLong(StatsSnapshot.Server::connectErrors).sum(),
-                leaders.losses(), seconds(leaders.lastChange(), now), leaders.leaderlessTotal(now).toSeconds());
+                history.losses(), seconds(history.lastChange(), now), history.leaderlessTotal(now).toSeconds());
     }
 
     private static StatsSnapshot.Leadership leadership(ClusterView view, LeaderHistory leaders, Instant now) {

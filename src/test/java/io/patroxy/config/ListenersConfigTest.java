@@ -103,6 +103,7 @@ class ListenersConfigTest {
                 .hasMessageContaining("listener name 'a' appears twice");
         assertThatThrownBy(() -> settings("patroxy.listeners", "a=5432:primary,b=5432:replica"))
                 .hasMessageContaining("port 5432 is used by two listeners");
+        assertThat(settings("patroxy.listeners", "a=0:primary,b=0:replica").listeners()).hasSize(2); // any free port, each
         assertThatThrownBy(() -> settings("patroxy.listeners", "a=5432:primary;fallback=on"))
                 .hasMessageContaining("balance and fallback apply to balanced roles, not to primary");
         assertThatThrownBy(() -> settings("patroxy.listeners", "r=5433:replica;balance=random"))

@@ -13,7 +13,8 @@ import com.sun.net.httpserver.HttpServer;
 
 /**
  * A stand-in for one member's Patroni REST API, for tests of the health logic: answers like
- * Patroni's {@code /primary} (200 with role master, or 503 with role replica), hangs, or is down.
+ * Patroni's {@code /primary} (200 with role master, or 503 with role replica) — and on
+ * {@code /replica} the other way round — hangs, or is down.
  */
 public final class StubPatroni implements AutoCloseable {
 
@@ -47,10 +48,11 @@ public final class StubPatroni implements AutoCloseable {
                     return;
                 }
                 boolean primary = m == Mode.PRIMARY;
+                boolean passes = exchange.getRequestURI().getPath().startsWith("/replica") ? !primary : primary;
                 byte[] body = ("{\"state\":\"running\",\"role\":\"" + (primary ? "master" : "replica")
                         + "\",\"timeline\":" + timeline + "}").getBytes(StandardCharsets.UTF_8);
                 exchange.getResponseHeaders().add("Content-Type", "application/json");
-                exchange.sendResponseHeaders(primary ? 200 : 503, body.length);
+                exchange.sendResponseHeaders(passes ? 200 : 503, body.length);
                 try (OutputStream out = exchange.getResponseBody()) {
                     out.write(body);
                 }

@@ -88,6 +88,56 @@ class HaproxyCsvTest {
                 .containsEntry("downtime", "5");
     }
 
+    /** Parses our CSV into its rows, in order: each row's column → value. */
+    static List<Map<String, String>> rows(String csv) {
+        List<String> lines = csv.lines().toList();
+        String[] header = lines.get(0).substring(2).split(",", -1);
+        List<Map<String, String>> rows = new java.util.ArrayList<>();
+        for (String line : lines.subList(1, lines.size())) {
+            String[] cells = line.split(",", -1);
+            assertThat(cells).as(line).hasSameSizeAs(header);
+            Map<String, String> row = new HashMap<>();
+            for (int i = 0; i < header.length; i++) {
+                row.put(header[i], cells[i]);
+            }
+            rows.add(row);
+        }
+        return rows;
+    }
+
+    @Test
+    void eachListenerIsAProxyWithItsFrontendMembersAndBackendInConfigurationOrder() {
+        Fixtures primary = new Fixtures("primary", io.patroxy.config.Role.PRIMARY, 5432);
+        Fixtures replicas = new Fixtures("replicas", io.patroxy.config.Role.REPLICA, 5433);
+        primary.primary("pg0", 2, 0);
+        primary.replica("pg1", 0);
+        replicas.check("pg0", 503, "master", 2, 0);
+        replicas.check("pg1", 200, "replica", 2, 0);
+
+        List<Map<String, String>> rows = rows(HaproxyCsv.write(Fixtures.snapshot(5, primary, replicas)));
+
+        assertThat(rows).extracting(r -> r.get("pxname") + "/" + r.get("svname")).containsExactly(
+                "primary/FRONTEND", "primary/pg0", "primary/pg1", "primary/BACKEND",
+                "replicas/FRONTEND", "replicas/pg0", "replicas/pg1", "replicas/BACKEND");
+        assertThat(rows).extracting(r -> r.get("iid")).containsExactly("1", "1", "1", "1", "2", "2", "2", "2");
+        assertThat(rows.get(1)).containsEntry("status", "UP");
+        assertThat(rows.get(2)).containsEntry("status", "DOWN");
+        assertThat(rows.get(3)).containsEntry("status", "UP").containsEntry("act", "1");
+        assertThat(rows.get(5)).containsEntry("status", "DOWN").containsEntry("check_code", "503");
+        assertThat(rows.get(6)).containsEntry("status", "UP").containsEntry("check_code", "200");
+        assertThat(rows.get(7)).containsEntry("status", "UP").containsEntry("act", "1");
+    }
+
+    @Test
+    void aBalancedListenersBackendIsDownWhileNoMemberIsUp() {
+        Fixtures replicas = new Fixtures("replicas", io.patroxy.config.Role.REPLICA, 5433);
+        replicas.check("pg0", 503, "master", 1, 0);
+        replicas.check("pg1", 503, "replica", 1, 0);
+        Map<String, String> backend = rows(HaproxyCsv.write(replicas.snapshot(4))).get(3);
+        assertThat(backend).containsEntry("svname", "BACKEND").containsEntry("status", "DOWN")
+                .containsEntry("act", "0").containsEntry("downtime", "4");
+    }
+
     @Test
     void quotesOnlyWhatNeedsIt() {
         assertThat(HaproxyCsv.escape("connection refused")).isEqualTo("connection refused");

@@ -19,8 +19,7 @@ class PatroxyMetricsTest {
     private final PatroxyMetrics metrics;
 
     PatroxyMetricsTest() {
-        metrics = new PatroxyMetrics(List.of("pg0", "pg1"), f.cluster::view, f.sessions, f.leaders, f.ups,
-                Clock.fixed(Fixtures.at(30), ZoneOffset.UTC), "1.2.3");
+        metrics = new PatroxyMetrics(List.of(f.listener), Clock.fixed(Fixtures.at(30), ZoneOffset.UTC), "1.2.3");
         metrics.bindTo(registry);
     }
 
@@ -31,9 +30,20 @@ class PatroxyMetricsTest {
 
         Fixtures next = new Fixtures();
         next.primary("pg1", 1, 0);
-        new PatroxyMetrics(List.of("pg0", "pg1"), next.cluster::view, next.sessions, next.leaders, next.ups,
-                Clock.fixed(Fixtures.at(30), ZoneOffset.UTC), "1.2.3").bindTo(registry);
+        new PatroxyMetrics(List.of(next.listener), Clock.fixed(Fixtures.at(30), ZoneOffset.UTC), "1.2.3")
+                .bindTo(registry);
         assertThat(Scrape.of(registry.scrape()).value("patroxy_server_up", "server", "pg1")).isEqualTo(1);
+    }
+
+    /** Discovery: a member that joins gets its meters, one that leaves loses them. */
+    @Test
+    void membersThatJoinOrLeaveGetOrLoseTheirMeters() {
+        f.cluster.setMembers(io.patroxy.config.MemberAddress.parseList("pg0=10.0.0.1:5432:8008,pg2=10.0.0.3:5432:8008"));
+        Scrape s = Scrape.of(registry.scrape());
+        assertThat(s.value("patroxy_server_up", "server", "pg2")).isZero();
+        assertThat(s.has("patroxy_server_up", "server", "pg1")).as("pg1 left").isFalse();
+        f.primary("pg2", 2, 3);
+        assertThat(Scrape.of(registry.scrape()).value("patroxy_server_up", "server", "pg2")).isEqualTo(1);
     }
 
     @Test
@@ -64,6 +74,32 @@ class PatroxyMetricsTest {
         assertThat(s.value("patroxy_leader_changes_total")).isEqualTo(1);
         assertThat(s.value("patroxy_no_leader_seconds_total")).isEqualTo(10);
         assertThat(s.value("patroxy_info", "version", "1.2.3")).isEqualTo(1);
+        assertThat(s.samples()).filteredOn(x -> x.name().startsWith("patroxy_") && !x.name().equals("patroxy_info"))
+                .isNotEmpty().allSatisfy(x -> assertThat(x.labels()).containsEntry("listener", "postgres"));
+    }
+
+    @Test
+    void eachListenerHasItsOwnMetersAndOnlyLeaderRolesHaveLeaderMeters() {
+        Fixtures replicas = new Fixtures("replicas", io.patroxy.config.Role.REPLICA, 5433);
+        PrometheusMeterRegistry both = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new PatroxyMetrics(List.of(f.listener, replicas.listener), Clock.fixed(Fixtures.at(30), ZoneOffset.UTC), "1.2.3")
+                .bindTo(both);
+        f.primary("pg0", 1, 0);
+        f.replica("pg1", 0);
+        replicas.check("pg0", 503, "master", 1, 0);
+        replicas.check("pg1", 200, "replica", 1, 0);
+        Scrape s = Scrape.of(both.scrape());
+
+        assertThat(s.value("patroxy_server_up", "listener", "postgres", "server", "pg0")).isEqualTo(1);
+        assertThat(s.value("patroxy_server_up", "listener", "postgres", "server", "pg1")).isZero();
+        assertThat(s.value("patroxy_server_up", "listener", "replicas", "server", "pg0")).isZero();
+        assertThat(s.value("patroxy_server_up", "listener", "replicas", "server", "pg1")).isEqualTo(1);
+        assertThat(s.value("patroxy_backend_up", "listener", "postgres")).isEqualTo(1);
+        assertThat(s.value("patroxy_backend_up", "listener", "replicas")).isEqualTo(1);
+        assertThat(s.value("patroxy_sessions_limit", "listener", "replicas")).isEqualTo(100);
+        assertThat(s.value("patroxy_leader_known", "listener", "postgres")).isEqualTo(1);
+        assertThat(s.samples()).filteredOn(x -> x.name().startsWith("patroxy_leader") || x.name().equals("patroxy_server_leader"))
+                .noneSatisfy(x -> assertThat(x.labels()).containsEntry("listener", "replicas"));
     }
 
     @Test

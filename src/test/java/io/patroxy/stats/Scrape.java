@@ -44,6 +44,11 @@ record Scrape(List<Sample> samples) {
         return samples.stream().anyMatch(s -> s.name().equals(name));
     }
 
+    /** Whether a sample of {@code name} with these labels (pairs: key, value, ...) is served. */
+    boolean has(String name, String... labels) {
+        return samples.stream().anyMatch(s -> s.name().equals(name) && matches(s, labels));
+    }
+
     /** The one sample of {@code name} with these labels (pairs: key, value, ...). */
     double value(String name, String... labels) {
         List<Sample> found = samples.stream().filter(s -> s.name().equals(name) && matches(s, labels)).toList();

@@ -48,11 +48,33 @@ class StatsPageTest {
 
     @Test
     void escapesWhatItShows() {
-        Fixtures f = new Fixtures();
-        String html = page.render(new StatsSnapshot("<b>x</b>", "1", 1, Fixtures.T0, Fixtures.T0, 0,
-                f.snapshot(0).frontend(), f.snapshot(0).backend(), f.snapshot(0).servers(), f.snapshot(0).leadership()),
-                Duration.ZERO);
+        String html = page.render(Fixtures.snapshot(0, new Fixtures("<b>x</b>", io.patroxy.config.Role.PRIMARY, 5432),
+                new Fixtures("replicas", io.patroxy.config.Role.REPLICA, 5433)), Duration.ZERO);
         assertThat(html).contains("&lt;b&gt;x&lt;/b&gt;").doesNotContain("<b>x</b>");
+    }
+
+    @Test
+    void eachListenerHasItsSectionAndAHealthyReplicaIsUpInTheReplicasSection() {
+        Fixtures primary = new Fixtures("primary", io.patroxy.config.Role.PRIMARY, 5432);
+        Fixtures replicas = new Fixtures("replicas", io.patroxy.config.Role.REPLICA, 5433);
+        primary.primary("pg0", 2, 0);
+        primary.replica("pg1", 0);
+        replicas.check("pg0", 503, "master", 2, 0);
+        replicas.check("pg1", 200, "replica", 2, 0);
+
+        String html = page.render(Fixtures.snapshot(5, primary, replicas), Duration.ZERO);
+
+        assertThat(html).contains("<title>Patroxy statistics: primary, replicas</title>")
+                .contains("<section class=\"listener\" id=\"section-primary\">")
+                .contains("<section class=\"listener\" id=\"section-replicas\">")
+                .contains("<h2 class=\"listener-name\">replicas: replica on 127.0.0.1:5433 <span class=\"muted\">(check /replica)</span></h2>")
+                .contains("<tr id=\"primary-server-pg0\" class=\"up leader\">")
+                .contains("<tr id=\"primary-server-pg1\" class=\"down\">")
+                .contains("<tr id=\"replicas-server-pg0\" class=\"down\">")
+                .contains("<tr id=\"replicas-server-pg1\" class=\"up\">")
+                .contains("Leader: <b id=\"primary-leader-name\">pg0</b>")
+                .contains("Members UP: <b id=\"replicas-up-count\">1</b>")
+                .contains("id=\"primary-leader-changes\"").doesNotContain("id=\"replicas-leader-changes\"");
     }
 
     @Test

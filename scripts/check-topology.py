@@ -157,9 +157,25 @@ if isinstance(pyml, dict):
             err(w, "has a password for %s: passwords come from PATRONI_*_PASSWORD" % role)
 
 # ----------------------------------------------------------------- patroni/local-cluster.sh
-sh = read("patroni/local-cluster.sh")
+# The dispatcher and the parts it sources (patroni/cluster/*.sh), read as one script.
+LC = "patroni/local-cluster.sh"
+sh = read(LC)
 if sh is not None:
-    w = "patroni/local-cluster.sh"
+    w = LC
+    parts_dir = os.path.join(root, "patroni", "cluster")
+    sourced = re.findall(r'^source\s+"\$PARTS/([\w.-]+)"', sh, re.M)
+    if not sourced:
+        err(w, "sources no part from patroni/cluster/")
+    on_disk = sorted(f for f in os.listdir(parts_dir) if f.endswith(".sh")) if os.path.isdir(parts_dir) else []
+    for f in sorted(set(on_disk) - set(sourced)):
+        err("patroni/cluster/" + f, "not sourced by %s" % LC)
+    for f in sourced:
+        part = read("patroni/cluster/" + f)
+        if part is not None:
+            sh += "\n" + part
+    for f in sorted(set(re.findall(r'\$PARTS/([\w.-]+\.py)', sh))):
+        if not os.path.isfile(os.path.join(parts_dir, f)):
+            err(w, "runs patroni/cluster/%s, which does not exist" % f)
 
     def sh_var(name):
         m = re.search(r"^%s=(\S+)\s*$" % name, sh, re.M)
@@ -180,12 +196,14 @@ if sh is not None:
     expect(w, "API_PORT", sh_var("API_PORT"), API_PORT)
     expect(w, "ZK_PORT", sh_var("ZK_PORT"), ZK_PORT)
     m = re.search(r'^node_name\(\)\s*\{\s*echo\s+"([A-Za-z_-]+)\$1";?\s*\}', sh, re.M)
-    n = re.search(r"^cmd_up\(\)\s*\{.*?local n=\$\{1:-(\d+)\}", sh, re.M | re.S)
-    if not m or not n:
-        err(w, "cannot find node_name() / cmd_up's default node count")
+    n = re.search(r"^cmd_up\(\)\s*\{.*?local n=\$\{1:-\$DEFAULT_NODES\}", sh, re.M | re.S)
+    if not m or not n or not isinstance(sh_var("DEFAULT_NODES"), int):
+        err(w, "cannot find node_name() / cmd_up's default node count (DEFAULT_NODES)")
     else:
-        names = ["%s%d" % (m.group(1), i) for i in range(int(n.group(1)))]
-        expect(w, "member names of 'up' (default N)", names, sorted(MEMBERS))
+        # 'up' with no N may run more nodes than the seeds (3, for role tests): the seeds' members
+        # must be its first ones, with the seeds' names
+        names = ["%s%d" % (m.group(1), i) for i in range(sh_var("DEFAULT_NODES"))]
+        expect(w, "first member names of 'up' (default N)", names[:len(MEMBERS)], sorted(MEMBERS))
     if not re.search(r'^SHIPPED_YML="\$SCRIPT_DIR/patroni\.yml"', sh, re.M):
         err(w, "does not run the shared patroni/patroni.yml (SHIPPED_YML)")
     scope = re.search(r"PATRONI_SCOPE=(\S+)", sh)

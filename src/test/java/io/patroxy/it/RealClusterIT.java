@@ -29,10 +29,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * The seeds' failover and self-healing scenarios against a real Patroni 3.0.2 + ZooKeeper 3.8 +
- * PostgreSQL 15 cluster on loopback, through Patroxy running as a user runs it (the packaged jar),
- * with HAProxy 2.6 and the seeds' haproxy.cfg beside it for comparison. One cluster for the class;
- * each scenario leaves it healthy (a leader, a streaming sync standby) for the next.
+ * The seeds' failover and self-healing scenarios against a real Patroni + ZooKeeper 3.8 +
+ * PostgreSQL 15 cluster on loopback (Patroni 3.0.2, or 4.0.x with {@code -Dpatroxy.it.patroni=4}:
+ * see {@link LocalCluster}), through Patroxy running as a user runs it (the packaged jar), with
+ * HAProxy 2.6 and the seeds' haproxy.cfg beside it for comparison. One cluster for the class; each
+ * scenario leaves it healthy (a leader, a streaming sync standby) for the next.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RealClusterIT {
@@ -67,6 +68,7 @@ class RealClusterIT {
     static void startClusterAndPatroxy() throws Exception {
         cluster = new LocalCluster().up(2);
         cluster.haproxyUp();
+        System.out.println("FIGURES cluster: Patroni " + cluster.patroniVersion() + ", 2 nodes");
         // the shipped defaults (inter 3s, fall 3, rise 2, timeout 5s), as the seeds' HAProxy
         patroxy = new PatroxyProcess(PATROXY_PORT, STATS_PORT, Map.of());
         await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> serverAddress(patroxy.jdbcUrl()) != null);
@@ -184,6 +186,7 @@ class RealClusterIT {
         cluster.start(other);
         cluster.waitHealthy();
         assertThat(http(other, "/replica")).isEqualTo(200);
+        assertThat(cluster.member(other).runningReplica()).as("%s: %s", other, cluster.member(other)).isTrue();
 
         String direct = "jdbc:postgresql://" + LocalCluster.address(other) + ":5432/postgres";
         Set<Long> onLeader = ids(patroxy.jdbcUrl(), "w_patroxy");
@@ -320,7 +323,7 @@ class RealClusterIT {
         try (Connection onOld = connect(patroxy.jdbcUrl())) {
             assertThat(serverAddress(onOld)).isEqualTo(LocalCluster.address(old));
             // Patroni paused, the replica promoted by hand, then the DCS unreachable:
-            // Patroni 3.0.2 answers /primary 200 on both nodes
+            // Patroni (3.0.2 and 4.0) answers /primary 200 on both nodes
             cluster.pause();
             cluster.promote(other);
             cluster.freezeZookeeper();
@@ -497,11 +500,6 @@ class RealClusterIT {
     }
 
     static int http(String member, String path) {
-        try {
-            return http.send(HttpRequest.newBuilder(URI.create("http://" + LocalCluster.address(member) + ":8008" + path))
-                    .timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
-        } catch (Exception e) {
-            return -1;
-        }
+        return LocalCluster.http(member, path);
     }
 }

@@ -31,9 +31,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 final class LocalCluster implements AutoCloseable {
 
     static final Path SCRIPT = Path.of("patroni/local-cluster.sh").toAbsolutePath();
-    static final String DIR = "/tmp/patroxy-it-cluster";
+    /** {@code -Dpatroxy.it.cluster-dir} and {@code -Dpatroxy.it.addr-base} run a second test cluster beside one already running. */
+    static final String DIR = System.getProperty("patroxy.it.cluster-dir", "/tmp/patroxy-it-cluster");
     /** Node i at 127.0.0.(ADDR_BASE + i); ZooKeeper and HAProxy at 127.0.0.(ADDR_BASE - 1). */
-    static final int ADDR_BASE = 2;
+    static final int ADDR_BASE = Integer.getInteger("patroxy.it.addr-base", 2);
     static final int API_PORT = 8008;
     /** Which Patroni runs the nodes: "3" (Debian 12's 3.0.2) or "4" (Debian 13's 4.0.x). */
     static final String PATRONI_MAJOR = System.getProperty("patroxy.it.patroni", "3");

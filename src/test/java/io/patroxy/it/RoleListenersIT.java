@@ -43,7 +43,7 @@ class RoleListenersIT {
         cluster = new LocalCluster().up(3);
         cluster.waitHealthy();
         patroxy = new PatroxyProcess(PRIMARY, 7200, Map.of(
-                "PATROXY_MEMBERS", "postgresql0=127.0.0.2:5432:8008", // one seed: the others are discovered
+                "PATROXY_MEMBERS", "postgresql0=" + LocalCluster.address("postgresql0") + ":5432:8008", // one seed: the others are discovered
                 "PATROXY_DISCOVERY", "cluster",
                 "PATROXY_LISTENERS", "postgres=" + PRIMARY + ":primary,replicas=" + REPLICAS + ":replica,fallback="
                         + FALLBACK + ":replica;fallback=on,strict=" + STRICT + ":replica;hold=2s,lagged=" + LAGGED
@@ -323,6 +323,29 @@ class RoleListenersIT {
         } finally {
             for (Connection c : open) {
                 c.close();
+            }
+        }
+    }
+
+    @Test
+    @Order(6)
+    void aFourthNodeJoiningGetsReplicaSessionsWithoutARestartAndLeavesTheStatsWhenRemoved() throws Exception {
+        long t0 = System.nanoTime();
+        String joined = cluster.addNode();
+        cluster.waitHealthy();
+        double cloned = (System.nanoTime() - t0) / 1e9;
+        await("the new member gets replica-port sessions").atMost(Duration.ofSeconds(60)).ignoreExceptions()
+                .until(() -> reaches(REPLICAS, joined));
+        System.out.printf("FIGURES discovery: %s joined Patroni (cloned in %.1f s) and got a replica-port session %.1f s after%n",
+                joined, cloned, (System.nanoTime() - t0) / 1e9 - cloned);
+        cluster.stop(joined); // Patroni removes a cleanly stopped member from /cluster
+        long stopped = System.nanoTime();
+        await("it leaves the stats after fall x interval").atMost(Duration.ofSeconds(60)).ignoreExceptions()
+                .until(() -> !RealClusterIT.get("http://127.0.0.1:7200/;csv").contains("," + joined + ","));
+        System.out.printf("FIGURES discovery: %s left the stats %.1f s after its stop%n", joined, (System.nanoTime() - stopped) / 1e9);
+        for (int i = 0; i < 4; i++) {
+            try (Connection c = connect(REPLICAS)) {
+                assertThat(serverAddress(c)).isNotEqualTo(LocalCluster.address(joined));
             }
         }
     }

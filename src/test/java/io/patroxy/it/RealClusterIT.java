@@ -493,9 +493,21 @@ class RealClusterIT {
         return r.body();
     }
 
-    /** The value of one Prometheus series, given as {@code name} or {@code name{labels}}. */
+    /**
+     * The sum of a Prometheus metric's samples, given as {@code name} or {@code name{k="v",...}}: every
+     * sample of that name whose labels include those given (others, such as {@code listener}, may follow).
+     */
     static double metricValue(String exposition, String series) {
-        return exposition.lines().filter(l -> l.startsWith(series + " ") || (l.startsWith(series + "{") && !series.contains("{")))
+        int brace = series.indexOf('{');
+        String name = brace < 0 ? series : series.substring(0, brace);
+        java.util.List<String> wanted = brace < 0 ? java.util.List.of()
+                : java.util.List.of(series.substring(brace + 1, series.length() - 1).split(","));
+        return exposition.lines()
+                .filter(l -> l.startsWith(name + " ") || l.startsWith(name + "{"))
+                .filter(l -> {
+                    String labels = l.startsWith(name + "{") ? l.substring(name.length() + 1, l.lastIndexOf('}')) : "";
+                    return java.util.List.of(labels.split(",")).containsAll(wanted);
+                })
                 .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
     }
 

@@ -80,7 +80,8 @@ Commands:
   freeze-patroni NAME | thaw-patroni NAME  SIGSTOP / SIGCONT the Patroni process alone (pid file):
                           its REST API stops answering (checks time out), PostgreSQL keeps serving
   switchover [CANDIDATE]  patronictl switchover --force (default candidate: sync standby)
-  haproxy-up | haproxy-down   HAProxy 2.6 on 127.0.0.(B-1):\$HAPROXY_PORT (stats :\$HAPROXY_STATS_PORT)
+  haproxy-up | haproxy-down   HAProxy 2.6 on 127.0.0.(B-1):\$HAPROXY_PORT (stats :\$HAPROXY_STATS_PORT);
+                          with HAPROXY_REPLICAS_PORT also Patroni's 'listen replicas' (/replica) there
   logs NAME|zookeeper|haproxy [LINES]  tail a log file
 Split brain (for tests):
   pause | resume          patronictl pause|resume --wait (maintenance mode on/off)
@@ -110,7 +111,7 @@ Environment: PATROXY_CLUSTER_DIR (base dir, default /tmp/patroxy-cluster),
     (no apt source of the machine is changed; PATRONI4_SUITE, trixie) and run on Debian 12's
     python3. Recorded by 'up' like CLUSTER_ADDR_BASE.
   CLUSTER_TTL/CLUSTER_LOOP_WAIT/CLUSTER_RETRY_TIMEOUT (30/10/10; need loop_wait+2*retry_timeout<=ttl),
-  CLUSTER_UP_TIMEOUT (120 s), CLUSTER_STOP_TIMEOUT (60 s), HAPROXY_PORT (5433), HAPROXY_STATS_PORT (7001),
+  CLUSTER_UP_TIMEOUT (120 s), CLUSTER_STOP_TIMEOUT (60 s), HAPROXY_PORT (5433), HAPROXY_STATS_PORT (7001), HAPROXY_REPLICAS_PORT (unset),
   PATRONI_SUPERUSER_PASSWORD (postgres), PATRONI_REPLICATION_PASSWORD (rep-pass),
   PATRONI_REWIND_PASSWORD (rewind-pass), CLUSTER_PROMOTE_TIMEOUT (60 s), PATRONICTL_TIMEOUT (60 s).
 USAGE

@@ -21,6 +21,12 @@ cmd_haproxy_up() {
     /^[ \t]*bind[ \t]/ { sub(/127\.0\.0\.1:/, addr ":") }
     { gsub(/@HAPROXY_PORT@/, port); gsub(/@HAPROXY_STATS_PORT@/, stats); print }' \
     "$HAPROXY_TEMPLATE" >"$d/haproxy.cfg"
+  if [[ -n ${HAPROXY_REPLICAS_PORT:-} ]]; then
+    # Patroni's own two-listener template (confd): a replicas listener checking /replica
+    ! port_busy "$ha" "$HAPROXY_REPLICAS_PORT" || die "$ha:$HAPROXY_REPLICAS_PORT is already in use (set HAPROXY_REPLICAS_PORT)"
+    printf '\nlisten replicas\n    bind %s:%s\n    option httpchk GET /replica\n    http-check expect status 200\n    default-server inter 3s fall 3 rise 2 on-marked-down shutdown-sessions\n%s\n' \
+      "$ha" "$HAPROXY_REPLICAS_PORT" "${servers%$'\n'}" >>"$d/haproxy.cfg"
+  fi
   grep -Eq "^[[:space:]]*bind[[:space:]]+${ha//./\\.}:$HAPROXY_PORT\b" "$d/haproxy.cfg" ||
     die "$HAPROXY_TEMPLATE: no 'bind 127.0.0.1:@HAPROXY_PORT@' line to render"
   printf 'HAPROXY_ADDR=%s\nHAPROXY_PORT=%s\nHAPROXY_STATS_PORT=%s\n' "$ha" "$HAPROXY_PORT" "$HAPROXY_STATS_PORT" >"$d/ports"

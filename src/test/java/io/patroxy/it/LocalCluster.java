@@ -50,6 +50,7 @@ final class LocalCluster implements AutoCloseable {
             "CLUSTER_LOOP_WAIT", "2",
             "CLUSTER_RETRY_TIMEOUT", "4",
             "HAPROXY_PORT", "5433",
+            "HAPROXY_REPLICAS_PORT", "5434", // Patroni's two-listener template: listen replicas (/replica)
             "HAPROXY_STATS_PORT", "7001");
     private int nodes;
 

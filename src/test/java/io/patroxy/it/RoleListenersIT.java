@@ -35,6 +35,9 @@ class RoleListenersIT {
     static final int STRICT = 6455;
     static final int LAGGED = 6456;
 
+    /** HAProxy 2.6 with Patroni's two-listener template beside Patroxy: its replicas listener. */
+    static final String HAPROXY_REPLICAS = "jdbc:postgresql://127.0.0." + (LocalCluster.ADDR_BASE - 1) + ":5434/postgres?connectTimeout=20";
+
     static LocalCluster cluster;
     static PatroxyProcess patroxy;
 
@@ -42,6 +45,7 @@ class RoleListenersIT {
     static void startClusterAndPatroxy() {
         cluster = new LocalCluster().up(3);
         cluster.waitHealthy();
+        cluster.haproxyUp();
         patroxy = new PatroxyProcess(PRIMARY, 7200, Map.of(
                 "PATROXY_MEMBERS", "postgresql0=" + LocalCluster.address("postgresql0") + ":5432:8008", // one seed: the others are discovered
                 "PATROXY_DISCOVERY", "cluster",
@@ -127,7 +131,21 @@ class RoleListenersIT {
                 c.close();
             }
         }
-        System.out.printf("FIGURES replica port: 20 concurrent sessions went to %s (leader %s)%n", spread, LocalCluster.address(leader));
+        Map<String, Integer> viaHaproxy = new TreeMap<>();
+        List<Connection> haproxyOpen = new ArrayList<>();
+        try {
+            for (int i = 0; i < 20; i++) {
+                Connection c = DriverManager.getConnection(HAPROXY_REPLICAS, Writer.props());
+                haproxyOpen.add(c);
+                viaHaproxy.merge(serverAddress(c), 1, Integer::sum);
+            }
+        } finally {
+            for (Connection c : haproxyOpen) {
+                c.close();
+            }
+        }
+        System.out.printf("FIGURES replica port: 20 concurrent sessions went to %s through Patroxy, %s through HAProxy's"
+                + " 'listen replicas' (leader %s)%n", spread, viaHaproxy, LocalCluster.address(leader));
         assertThat(spread).containsOnlyKeys(LocalCluster.address(replicas.get(0)), LocalCluster.address(replicas.get(1)));
         assertThat(spread.values()).allSatisfy(n -> assertThat(n).isEqualTo(10)); // least connections
     }
@@ -190,6 +208,7 @@ class RoleListenersIT {
                     return serverAddress(c).equals(LocalCluster.address(leader));
                 }
             });
+            long t0 = System.nanoTime();
             await("the strict port refuses with Patroxy's FATAL").atMost(Duration.ofSeconds(40)).until(() -> {
                 try (Connection c = connect(STRICT)) {
                     return false;
@@ -197,6 +216,14 @@ class RoleListenersIT {
                     return "57P03".equals(e.getSQLState()) && e.getMessage().contains("no member of listener strict is UP");
                 }
             });
+            String haproxySays;
+            try (Connection c = DriverManager.getConnection(HAPROXY_REPLICAS, Writer.props())) {
+                haproxySays = "connected to " + serverAddress(c);
+            } catch (SQLException e) {
+                haproxySays = e.getSQLState() + " " + e.getMessage();
+            }
+            System.out.printf("FIGURES no replica UP: Patroxy's strict port answered FATAL 57P03 naming each member (after %.1f s);"
+                    + " HAProxy's replicas port: %s%n", (System.nanoTime() - t0) / 1e9, haproxySays);
         } finally {
             for (String r : replicas) {
                 cluster.start(r);

@@ -1,63 +1,209 @@
 #!/usr/bin/env bash
-# Speed and memory of Patroxy beside HAProxy 2.6 (the seeds' config) and a direct connection, in one
-# run, on the real local cluster: pgbench select-only, with persistent connections and with a new
-# connection per transaction (-C), the three targets interleaved round by round. Prints medians and
-# ratios, and the resident memory of Patroxy and HAProxy after the load. Asserts nothing.
-#   scripts/bench.sh            BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CLIENTS (8)
+# What Patroxy costs beside HAProxy 2.6 (the seeds' config) and a direct connection, in one run on
+# a real local cluster of its own (scripts/bench-lib.sh: nodes 127.0.0.21/22, its own directory).
+# Targets: direct (the leader), haproxy, patroxy-bare (`java -jar`, no options, as the README's
+# first run) and patroxy-shipped (`java @deploy/jvm.options -jar`, as the launchers run it),
+# interleaved ABCD-DCBA round by round, so no target always runs on a warmer or cooler machine.
+# Tests (pgbench scale BENCH_SCALE, as user `bench` with an md5 password; SCRAM's key stretching
+# would hide what a proxy costs per connection):
+#   connect   pgbench -S -C, 8 clients: a new connection per transaction (run first: a cold JIT counts)
+#   select1/select8/select32   pgbench -S with persistent connections at 1, 8, 32 clients
+#   tpcb      pgbench's TPC-B-like script, 8 clients (commits wait for the sync standby)
+#   copy      COPY pgbench_accounts TO STDOUT through psql (~100 MB at scale 10), MB/s
+# Per target and run: tps, average and p99 latency (pgbench's per-transaction log, sampled for
+# -S), the proxy's CPU seconds per 10k transactions (connections for `connect`, per GB for `copy`)
+# from /proc/PID/stat (every thread of the process), its RSS after the run. Prints medians and the
+# ratios to HAProxy, the first round beside them; writes target/bench/bench-<time>.csv (one row per
+# run) and, with gnuplot, a chart beside it. Asserts nothing. A full run takes about 10 minutes.
+#
+#   scripts/bench.sh     BENCH_ROUNDS (2: one ABCD-DCBA pair), BENCH_SECONDS (10), BENCH_SCALE (10),
+#                        BENCH_TESTS ("connect select1 select8 select32 tpcb copy"),
+#                        BENCH_TARGETS ("direct haproxy patroxy-bare patroxy-shipped"),
+#                        BENCH_COPY_REPEAT (2 COPYs per run), BENCH_SAMPLING (0.1: -S latency log),
+#                        BENCH_MAX_LOAD (1.5: warn when the 1-minute load is higher at the start),
+#                        BENCH_KEEP_CLUSTER (1: leave the cluster running), BENCH_JAVA (java)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-[[ $(id -u) -eq 0 ]] || { echo "bench.sh: run as root (the cluster runs PostgreSQL as postgres)" >&2; exit 2; }
-rounds=${BENCH_ROUNDS:-3}; secs=${BENCH_SECONDS:-10}; clients=${BENCH_CLIENTS:-8}
-export PATROXY_CLUSTER_DIR=${PATROXY_CLUSTER_DIR:-/tmp/patroxy-bench-cluster} HAPROXY_PORT=5433 HAPROXY_STATS_PORT=7001
-export PGPASSWORD=postgres PGUSER=postgres PGDATABASE=postgres
-cluster=patroni/local-cluster.sh
-jar=target/quarkus-app/quarkus-run.jar
-[[ -f $jar ]] || ./mvnw -B -q package -DskipTests
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
+bench_need_root
 
-patroxy_pid=
+rounds=${BENCH_ROUNDS:-2}; secs=${BENCH_SECONDS:-10}; scale=${BENCH_SCALE:-10}
+read -r -a tests <<<"${BENCH_TESTS:-connect select1 select8 select32 tpcb copy}"
+read -r -a targets <<<"${BENCH_TARGETS:-direct haproxy patroxy-bare patroxy-shipped}"
+copy_repeat=${BENCH_COPY_REPEAT:-2}; sampling=${BENCH_SAMPLING:-0.1}
+export PGUSER=bench PGPASSWORD=bench PGDATABASE=postgres
+
+mkdir -p "$BENCH_OUT"
+stamp=$(date +%Y%m%d-%H%M%S)
+csv=$BENCH_OUT/bench-$stamp.csv
+work=$(mktemp -d /tmp/patroxy-bench.XXXXXX)
+bench_build
+
 cleanup() {
-  [[ -n $patroxy_pid ]] && kill -TERM "$patroxy_pid" 2>/dev/null && wait "$patroxy_pid" 2>/dev/null || true
-  $cluster haproxy-down >/dev/null 2>&1 || true
-  $cluster down >/dev/null 2>&1 || true
+  trap - EXIT INT TERM
+  stop_all_patroxy
+  [[ ${BENCH_KEEP_CLUSTER:-0} == 1 ]] || bench_cluster_down
+  rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
-$cluster up 2 >/dev/null
-$cluster haproxy-up >/dev/null
-PATROXY_MEMBERS=postgresql0=127.0.0.2:5432:8008,postgresql1=127.0.0.3:5432:8008 PATROXY_LISTEN_HOST=127.0.0.1 \
-PATROXY_LISTEN_PORT=6433 PATROXY_STATS_HOST=127.0.0.1 PATROXY_STATS_PORT=7300 PATROXY_MAXCONN=200 \
-  java -Xms64m -Xmx256m -jar "$jar" >target/bench-patroxy.log 2>&1 &
-patroxy_pid=$!
-for _ in $(seq 1 120); do psql -h 127.0.0.1 -p 6433 -Atc 'select 1' >/dev/null 2>&1 && break; sleep 0.5; done
-leader_ip=$($cluster member-addr "$($cluster leader)")
-pgbench -h "$leader_ip" -i -q -s 10 >/dev/null 2>&1
+before=$(load_note)
+echo "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(free -g | awk '/^Mem:/ {print $2}') GiB;" \
+  "$("$BENCH_JAVA" -version 2>&1 | head -1); $(haproxy -v | head -1 | cut -d' ' -f1-3); $(pgbench --version)"
+echo "before the run: $before"
+if awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v m="${BENCH_MAX_LOAD:-1.5}" 'BEGIN {exit !(l > m)}'; then
+  echo "WARNING: the machine is busy (load above ${BENCH_MAX_LOAD:-1.5}): the figures will be noisy; see top -bn1" >&2
+fi
 
-declare -A host=([direct]=$leader_ip [haproxy]=127.0.0.1 [patroxy]=127.0.0.1)
-declare -A port=([direct]=5432 [haproxy]=5433 [patroxy]=6433)
-declare -A tps lat
-order=(direct haproxy patroxy)
-for mode in persistent connect; do
-  flag=""; [[ $mode == connect ]] && flag="-C"
+bench_cluster_up
+psql -h "$leader_ip" -U postgres -d postgres -qX -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+SET password_encryption = 'md5';
+DROP ROLE IF EXISTS bench;
+CREATE ROLE bench LOGIN PASSWORD 'bench';
+SQL
+PGPASSWORD=postgres pgbench -h "$leader_ip" -U postgres -i -q -s "$scale" >/dev/null 2>&1
+psql -h "$leader_ip" -U postgres -qX -c 'GRANT ALL ON ALL TABLES IN SCHEMA public TO bench' >/dev/null
+psql -h "$leader_ip" -U postgres -qX -c 'VACUUM ANALYZE' >/dev/null
+
+declare -A host=([direct]=$leader_ip [haproxy]=$zk_addr [patroxy-bare]=127.0.0.1 [patroxy-shipped]=127.0.0.1)
+declare -A port=([direct]=5432 [haproxy]=$HAPROXY_PORT [patroxy-bare]=6433 [patroxy-shipped]=6435)
+declare -A pid=([haproxy]=$haproxy_pid)
+declare -A startup_ms idle_rss
+for t in "${targets[@]}"; do
+  case $t in
+    patroxy-bare) start_patroxy "$t" 6433 7300 ;;
+    patroxy-shipped) start_patroxy "$t" 6435 7302 "@$jvm_options" ;;
+    *) continue ;;
+  esac
+  pid[$t]=${patroxy_pids[$t]}; startup_ms[$t]=$started_ms
+done
+sleep 5 # let the start-up settle before the idle reading
+for t in "${!pid[@]}"; do idle_rss[$t]=$(rss_kb "${pid[$t]}"); done
+copy_bytes=$(psql -h "$leader_ip" -Atqc 'COPY pgbench_accounts TO STDOUT' | wc -c)
+
+p99() { # p99 of the latency column (µs) of pgbench's per-transaction logs, in ms
+  cat "$@" 2>/dev/null | awk '{print $3}' | sort -n | awk '{a[NR] = $1} END {if (NR) printf "%.3f", a[int(NR * 0.99 + 0.5) < 1 ? 1 : int(NR * 0.99 + 0.5)] / 1000}'
+}
+
+# run_one TEST TARGET -> "tps lat_avg_ms lat_p99_ms units" (units: transactions, connections or bytes)
+run_one() {
+  local test=$1 t=$2 out opts=() clients=8 log=$work/log i t0 t1
+  rm -f "$log".*
+  case $test in
+    connect) opts=(-S -C -l --log-prefix="$log") ;;
+    select*) clients=${test#select}; opts=(-S -l --sampling-rate="$sampling" --log-prefix="$log") ;;
+    tpcb) opts=(-l --log-prefix="$log") ;;
+    copy)
+      t0=$(now_ns)
+      for ((i = 0; i < copy_repeat; i++)); do
+        psql -h "${host[$t]}" -p "${port[$t]}" -Atqc 'COPY pgbench_accounts TO STDOUT' >/dev/null
+      done
+      t1=$(now_ns)
+      awk -v b="$copy_bytes" -v n="$copy_repeat" -v ns=$((t1 - t0)) \
+        'BEGIN {printf "%.1f %.1f - %d\n", b * n / 1e6 / (ns / 1e9), ns / 1e6 / n, b * n}'
+      return ;;
+  esac
+  out=$(cd "$work" && pgbench -h "${host[$t]}" -p "${port[$t]}" -n "${opts[@]}" -c "$clients" -j $((clients < 2 ? 1 : 2)) -T "$secs" 2>&1) ||
+    { echo "pgbench failed against $t: $out" >&2; return 1; }
+  local tps lat n
+  tps=$(grep -oP 'tps = \K[0-9.]+' <<<"$out" | head -1)
+  lat=$(grep -oP 'latency average = \K[0-9.]+' <<<"$out")
+  n=$(grep -oP 'number of transactions actually processed: \K[0-9]+' <<<"$out")
+  echo "$tps $lat $(p99 "$log".*) $n"
+}
+
+echo "test,round,slot,target,clients,seconds,tps,lat_avg_ms,lat_p99_ms,units,proxy_cpu_s,cpu_s_per_10k,rss_kb,load1" >"$csv"
+echo "targets: ${targets[*]}; rounds: $rounds x ${secs}s (ABCD-DCBA); scale $scale; COPY $((copy_bytes / 1000000)) MB x $copy_repeat"
+for test in "${tests[@]}"; do
   for ((r = 0; r < rounds; r++)); do
-    for ((k = 0; k < 3; k++)); do
-      t=${order[$(((r + k) % 3))]} # rotate who goes first, so no target always runs on a warmer machine
-      out=$(pgbench -h "${host[$t]}" -p "${port[$t]}" -S -n $flag -c "$clients" -j 2 -T "$secs" 2>&1)
-      tps[$mode,$t]+="$(grep -oP 'tps = \K[0-9.]+' <<<"$out" | head -1) "
-      lat[$mode,$t]+="$(grep -oP 'latency average = \K[0-9.]+' <<<"$out") "
+    order=("${targets[@]}")
+    if ((r % 2)); then for ((i = 0; i < ${#targets[@]}; i++)); do order[i]=${targets[${#targets[@]} - 1 - i]}; done; fi
+    for ((k = 0; k < ${#order[@]}; k++)); do
+      t=${order[k]}
+      p=${pid[$t]:-}; c0=0; [[ -n $p ]] && c0=$(cpu_ticks "$p")
+      load1=$(cut -d' ' -f1 /proc/loadavg)
+      read -r tps lat p99v units < <(run_one "$test" "$t")
+      cpu=""; per=""; rss=""
+      if [[ -n $p ]]; then
+        cpu=$(awk -v d=$(($(cpu_ticks "$p") - c0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", d / hz}')
+        # per 10k transactions / connections; per GB for COPY
+        per=$(awk -v c="$cpu" -v u="$units" -v copy=$([[ $test == copy ]] && echo 1 || echo 0) \
+          'BEGIN {if (u > 0) printf "%.3f", copy ? c / (u / 1e9) : c / (u / 1e4)}')
+        rss=$(rss_kb "$p")
+      fi
+      clients=8; [[ $test == select* ]] && clients=${test#select}; [[ $test == copy ]] && clients=1
+      echo "$test,$((r + 1)),$((k + 1)),$t,$clients,$secs,$tps,$lat,$p99v,$units,$cpu,$per,$rss,$load1" >>"$csv"
+      printf '  %-8s round %d  %-15s %10s %s  lat %s ms  p99 %s ms  cpu %s s (%s per %s)  rss %s KiB\n' "$test" $((r + 1)) "$t" \
+        "$tps" "$([[ $test == copy ]] && echo MB/s || echo tps)" "$lat" "$p99v" "${cpu:--}" "${per:--}" \
+        "$([[ $test == copy ]] && echo GB || echo 10k)" "${rss:--}"
     done
   done
 done
+after=$(load_note)
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-echo "pgbench -S, $clients clients, ${secs}s x $rounds rounds per target, interleaved (medians)"
-printf '%-11s %-8s %12s %12s %14s %14s\n' mode target tps latency_ms tps/direct tps/haproxy
-for mode in persistent connect; do
-  d=$(median <<<"${tps[$mode,direct]}"); h=$(median <<<"${tps[$mode,haproxy]}")
-  for t in direct haproxy patroxy; do
-    v=$(median <<<"${tps[$mode,$t]}"); l=$(median <<<"${lat[$mode,$t]}")
-    printf '%-11s %-8s %12.0f %12.3f %14.3f %14.3f\n' "$mode" "$t" "$v" "$l" "$(bc -l <<<"$v/$d")" "$(bc -l <<<"$v/$h")"
+{
+  echo "# $(date -Is) $(nproc) cores; before: $before; after: $after"
+  for t in "${!pid[@]}"; do
+    echo "# $t: rss idle ${idle_rss[$t]} KiB, after the load $(rss_kb "${pid[$t]}") KiB${startup_ms[$t]:+, start to first routed session ${startup_ms[$t]} ms}"
   done
-done
-hpid=$(cat "$PATROXY_CLUSTER_DIR/haproxy/haproxy.pid")
-printf 'resident memory after the load: patroxy %s KiB, haproxy %s KiB\n' \
-  "$(ps -o rss= -p "$patroxy_pid" | tr -d ' ')" "$(ps -o rss= -p "$hpid" | tr -d ' ')"
+} >"$csv.notes"
+
+/usr/bin/python3 - "$csv" <<'PY'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+def med(xs):
+    xs = [float(x) for x in xs if x not in ('', '-')]
+    return statistics.median(xs) if xs else None
+def fmt(v, p=0):
+    return '-' if v is None else f'{v:.{p}f}'
+tests, targets = [], []
+for r in rows:
+    if r['test'] not in tests: tests.append(r['test'])
+    if r['target'] not in targets: targets.append(r['target'])
+print('\nmedians over the rounds (first round in brackets); ratios to haproxy: tps (MB/s for copy) and proxy CPU per unit')
+print(f"{'test':9} {'target':16} {'tps|MB/s':>10} {'lat ms':>8} {'p99 ms':>8} {'cpu/10k':>16} {'rss MiB':>8} {'tps÷ha':>7} {'cpu÷ha':>14}")
+for test in tests:
+    by = {t: [r for r in rows if r['test'] == test and r['target'] == t] for t in targets}
+    ha = by.get('haproxy') or []
+    ha_tps, ha_cpu = med(r['tps'] for r in ha), med(r['cpu_s_per_10k'] for r in ha)
+    for t in targets:
+        rs = by[t]
+        if not rs: continue
+        tps, cpu = med(r['tps'] for r in rs), med(r['cpu_s_per_10k'] for r in rs)
+        first = next((r for r in rs if r['round'] == '1'), rs[0])
+        rss = med(r['rss_kb'] for r in rs)
+        cpu_s = '-' if cpu is None else f"{cpu:.3f} ({float(first['cpu_s_per_10k']):.3f})"
+        tr = '-' if not (ha_tps and tps) else f'{tps / ha_tps:.2f}'
+        cr = '-'
+        if ha_cpu and cpu is not None and t != 'haproxy':
+            cr = f"{cpu / ha_cpu:.2f} ({float(first['cpu_s_per_10k']) / ha_cpu:.2f})"
+        print(f"{test:9} {t:16} {fmt(tps, 1):>10} {fmt(med(r['lat_avg_ms'] for r in rs), 3):>8} "
+              f"{fmt(med(r['lat_p99_ms'] for r in rs), 3):>8} {cpu_s:>16} {fmt(rss and rss / 1024, 0):>8} {tr:>7} {cr:>14}")
+print('cpu/10k: proxy CPU seconds per 10k transactions (connect: per 10k connections; copy: per GB)')
+PY
+cat "$csv.notes"
+echo "CSV: $csv"
+
+if command -v gnuplot >/dev/null; then
+  # one bar group per test: tps (MB/s for copy) of each target relative to direct
+  /usr/bin/python3 - "$csv" "$work/chart.dat" <<'PY'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+tests = list(dict.fromkeys(r['test'] for r in rows)); targets = list(dict.fromkeys(r['target'] for r in rows))
+with open(sys.argv[2], 'w') as f:
+    f.write('test ' + ' '.join(targets) + '\n')
+    for test in tests:
+        m = {t: statistics.median(float(r['tps']) for r in rows if r['test'] == test and r['target'] == t) for t in targets}
+        base = m.get('direct') or max(m.values())
+        f.write(test + ' ' + ' '.join(f'{m[t] / base:.3f}' for t in targets) + '\n')
+PY
+  gnuplot <<EOF 2>/dev/null && echo "chart: ${csv%.csv}.png"
+set terminal pngcairo size 900,450
+set output '${csv%.csv}.png'
+set title 'pgbench through each target, relative to a direct connection (median of the rounds)'
+set style data histograms; set style histogram clustered gap 1; set style fill solid 0.8 border -1
+set yrange [0:*]; set grid ytics; set key outside right
+plot for [i=2:$((${#targets[@]} + 1))] '$work/chart.dat' using i:xtic(1) title columnhead
+EOF
+fi

@@ -46,7 +46,11 @@ fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 thread_count() { awk '/^Threads:/ {print $2}' "/proc/$1/status"; }
 now_ns() { date +%s%N; }
 
-bench_cluster_up() {
+bench_cluster_up() { # BENCH_REUSE_CLUSTER=1: keep a benchmark cluster that is already up
+  if [[ ${BENCH_REUSE_CLUSTER:-0} == 1 ]] && $cluster leader >/dev/null 2>&1 && haproxy_pid=$(cat "$PATROXY_CLUSTER_DIR/haproxy/haproxy.pid" 2>/dev/null); then
+    leader_ip=$($cluster member-addr "$($cluster leader)")
+    return 0
+  fi
   $cluster down >/dev/null 2>&1 || true
   $cluster up 2 >/dev/null
   $cluster haproxy-up >/dev/null

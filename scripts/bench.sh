@@ -20,6 +20,8 @@
 #                        BENCH_TESTS ("connect select1 select8 select32 tpcb copy"),
 #                        BENCH_TARGETS ("direct haproxy patroxy-bare patroxy-shipped"),
 #                        BENCH_COPY_REPEAT (2 COPYs per run), BENCH_SAMPLING (0.1: -S latency log),
+#                        BENCH_JVM_<target> (JVM options of any target named patroxy*, '-' as '_'; e.g.
+#                        BENCH_TARGETS="haproxy patroxy-a patroxy-b" BENCH_JVM_patroxy_b="-Dx=y" for an A/B),
 #                        BENCH_MAX_LOAD (1.5: warn when the 1-minute load is higher at the start),
 #                        BENCH_KEEP_CLUSTER (1: leave the cluster running), BENCH_JAVA (java)
 set -euo pipefail
@@ -57,26 +59,30 @@ if awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v m="${BENCH_MAX_LOAD:-1.5}" 'BEGI
 fi
 
 bench_cluster_up
-psql -h "$leader_ip" -U postgres -d postgres -qX -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+PGPASSWORD=postgres psql -h "$leader_ip" -U postgres -d postgres -qX >/dev/null 2>&1 <<'SQL'
+CREATE ROLE bench LOGIN;
 SET password_encryption = 'md5';
-DROP ROLE IF EXISTS bench;
-CREATE ROLE bench LOGIN PASSWORD 'bench';
+ALTER ROLE bench PASSWORD 'bench';
 SQL
-PGPASSWORD=postgres pgbench -h "$leader_ip" -U postgres -i -q -s "$scale" >/dev/null 2>&1
-psql -h "$leader_ip" -U postgres -qX -c 'GRANT ALL ON ALL TABLES IN SCHEMA public TO bench' >/dev/null
-psql -h "$leader_ip" -U postgres -qX -c 'VACUUM ANALYZE' >/dev/null
+export PGPASSWORD=postgres
+pgbench -h "$leader_ip" -U postgres -i -q -s "$scale" >/dev/null 2>&1
+psql -h "$leader_ip" -U postgres -qX -c 'GRANT ALL ON ALL TABLES IN SCHEMA public TO bench' -c 'VACUUM ANALYZE' >/dev/null
+export PGPASSWORD=bench
 
-declare -A host=([direct]=$leader_ip [haproxy]=$zk_addr [patroxy-bare]=127.0.0.1 [patroxy-shipped]=127.0.0.1)
-declare -A port=([direct]=5432 [haproxy]=$HAPROXY_PORT [patroxy-bare]=6433 [patroxy-shipped]=6435)
+declare -A host=([direct]=$leader_ip [haproxy]=$zk_addr) port=([direct]=5432 [haproxy]=$HAPROXY_PORT)
 declare -A pid=([haproxy]=$haproxy_pid)
 declare -A startup_ms idle_rss
+n=0
 for t in "${targets[@]}"; do
-  case $t in
-    patroxy-bare) start_patroxy "$t" 6433 7300 ;;
-    patroxy-shipped) start_patroxy "$t" 6435 7302 "@$jvm_options" ;;
-    *) continue ;;
-  esac
+  [[ $t == patroxy* ]] || continue
+  # JVM options of a Patroxy target: BENCH_JVM_<name, - as _> (patroxy-shipped: the shipped file)
+  var=BENCH_JVM_${t//-/_}; default=""; [[ $t == patroxy-shipped ]] && default="@$jvm_options"
+  read -r -a opts <<<"${!var-$default}"
+  host[$t]=127.0.0.1; port[$t]=$((6433 + 2 * n)) # 6433, 6435, ... (HAProxy has 6434)
+  start_patroxy "$t" "${port[$t]}" $((7300 + 2 * n)) "${opts[@]}"
   pid[$t]=${patroxy_pids[$t]}; startup_ms[$t]=$started_ms
+  echo "$t: java ${opts[*]} -jar $jar on :${port[$t]}, first routed session after $started_ms ms"
+  n=$((n + 1))
 done
 sleep 5 # let the start-up settle before the idle reading
 for t in "${!pid[@]}"; do idle_rss[$t]=$(rss_kb "${pid[$t]}"); done

@@ -33,7 +33,7 @@ for ((i = 0; i < nodes; i++)); do members+="${members:+,}postgresql$i=127.0.0.$(
 
 PATROXY_MEMBERS=$members PATROXY_LISTEN_HOST=127.0.0.1 PATROXY_LISTEN_PORT=5432 \
 PATROXY_STATS_HOST=127.0.0.1 PATROXY_STATS_PORT=7000 \
-  java -Xms64m -Xmx256m -XX:+ExitOnOutOfMemoryError -jar "$jar" &
+  java @deploy/jvm.options -jar "$jar" & # the JVM options every launcher uses
 patroxy_pid=$!
 
 cat >&2 <<EOM

@@ -69,7 +69,7 @@ public class Patroxy {
         CheckSettings shared = settings.check();
         LOG.infof("members: %s; checks every %s, fall %d, rise %d, timeout %s", settings.members(), shared.interval(),
                 shared.fall(), shared.rise(), shared.timeout());
-        transport = Transport.create(Transport.defaultThreads());
+        transport = Transport.create(config.eventLoops() > 0 ? config.eventLoops() : Transport.defaultThreads());
         CancelKeys cancelKeys = new CancelKeys();
         boolean single = settings.listeners().size() == 1;
         ClusterRegistry leaderCluster = null;

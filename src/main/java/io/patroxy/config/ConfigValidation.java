@@ -61,6 +61,7 @@ public final class ConfigValidation {
         v.positive("patroxy.timeout.server", config.timeout().server());
         v.atLeast("patroxy.retries", config.retries(), 0);
         v.atLeast("patroxy.maxconn", config.maxconn(), 1);
+        v.atLeast("patroxy.event-loops", config.eventLoops(), 0);
         if (config.shutdown().grace().isNegative()) {
             v.problems.add("patroxy.shutdown.grace=" + config.shutdown().grace() + ": must not be negative");
         }

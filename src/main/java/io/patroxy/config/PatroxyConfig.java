@@ -49,6 +49,13 @@ public interface PatroxyConfig {
     @WithDefault("100")
     int maxconn();
 
+    /**
+     * Netty event loops (threads) for all sessions and listeners; 0: half the cores, at least one,
+     * since PostgreSQL and the clients usually share the machine (docs/performance.md).
+     */
+    @WithDefault("0")
+    int eventLoops();
+
     Shutdown shutdown();
 
     Health health();

@@ -128,8 +128,7 @@ public final class ProxyServer {
     }
 
     private void shutdownLoops() {
-        transport.acceptor().shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        transport.workers().shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        transport.shutdown();
     }
 
     private static void awaitUntil(BooleanSupplier done, Duration max) {

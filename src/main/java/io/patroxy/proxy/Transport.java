@@ -22,20 +22,32 @@ import io.netty.resolver.dns.DnsServerAddressStreamProviders;
 /**
  * Native epoll when the platform has it, NIO otherwise; and Netty's asynchronous DNS resolver
  * (the system's name servers and /etc/hosts), so no name is ever resolved blocking on an event loop.
+ *
+ * <p>The acceptor is the workers' group itself: a listener is registered on one of the event loops,
+ * so with one loop a new client is accepted and its session set up on the same thread, without a
+ * hand-off (and wake-up) per connection; and there is no acceptor thread (docs/performance.md).
  */
 public record Transport(String name, EventLoopGroup acceptor, EventLoopGroup workers,
         Class<? extends ServerChannel> serverChannel, Class<? extends Channel> channel,
         AddressResolverGroup<?> resolver) {
 
-    /** Event loops: one per core, at least two. */
+    /** Event loops when {@code patroxy.event-loops} is 0: see {@link #defaultThreads(int)}. */
     public static int defaultThreads() {
-        return Math.max(2, Runtime.getRuntime().availableProcessors());
+        return defaultThreads(Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * Half the cores, at least one. PostgreSQL and the clients usually share the machine (or the
+     * node) and do most of the work of a transaction; on 2 cores one loop relayed more for less CPU
+     * than two (docs/performance.md).
+     */
+    static int defaultThreads(int cores) {
+        return Math.max(1, cores / 2);
     }
 
     /** Stops the event loops, waiting for them. */
     public void shutdown() {
-        acceptor.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
-        workers.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        workers.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly(); // the acceptor too
     }
 
     public static Transport create(int workerThreads) {
@@ -44,10 +56,12 @@ public record Transport(String name, EventLoopGroup acceptor, EventLoopGroup wor
 
     static Transport create(int workerThreads, DnsServerAddressStreamProvider nameServers) {
         if (Epoll.isAvailable()) {
-            return new Transport("epoll", new EpollEventLoopGroup(1), new EpollEventLoopGroup(workerThreads),
+            EventLoopGroup loops = new EpollEventLoopGroup(workerThreads);
+            return new Transport("epoll", loops, loops,
                     EpollServerSocketChannel.class, EpollSocketChannel.class, resolver(EpollDatagramChannel.class, nameServers));
         }
-        return new Transport("nio", new NioEventLoopGroup(1), new NioEventLoopGroup(workerThreads),
+        EventLoopGroup loops = new NioEventLoopGroup(workerThreads);
+        return new Transport("nio", loops, loops,
                 NioServerSocketChannel.class, NioSocketChannel.class, resolver(NioDatagramChannel.class, nameServers));
     }
 

@@ -2,7 +2,7 @@
 # Patroxy's footprint idle and with many idle sessions, bare (`java -jar`) and with the shipped JVM
 # options (deploy/jvm.options), one after the other, on the benchmark cluster (scripts/bench-lib.sh).
 # PostgreSQL's max_connections is raised (patronictl edit-config + restart) when it is too low.
-# Per variant: start to first routed session; then idle, with BENCH_IDLE_SESSIONS sessions open
+# Per variant: start to first routed session, CPU while idle (health checks, timers); then idle, with BENCH_IDLE_SESSIONS sessions open
 # (pgbench clients that connect and sleep) and after they are gone: RSS, heap and non-heap in use
 # (Patroxy's own /metrics: heap committed, and in use after a full GC), file descriptors, threads; the bytes each session adds; how long the
 # sessions took to open, through Patroxy and (for comparison) directly to the leader.
@@ -101,16 +101,17 @@ if [[ ${BENCH_IDLE_DIRECT:-1} == 1 ]]; then
   sleep 3
 fi
 
-echo "variant,phase,sessions,rss_kb,heap_committed_kb,heap_live_kb,nonheap_kb,fds,threads,startup_ms,open_s,direct_open_s" >"$csv"
+echo "variant,phase,sessions,rss_kb,heap_committed_kb,heap_live_kb,nonheap_kb,fds,threads,startup_ms,open_s,direct_open_s,idle_cpu_pct" >"$csv"
 for v in "${variants[@]}"; do
   # JVM options: none for bare, the shipped file for shipped, BENCH_JVM_<variant> for any other (or to override)
   var=BENCH_JVM_${v//-/_}; default=""; [[ $v == shipped ]] && default="@$jvm_options"
   read -r -a opts <<<"${!var-$default}"
   start_patroxy "$v" 6433 7300 "${opts[@]}"
   p=${patroxy_pids[$v]}
-  sleep 10
+  sleep 5
+  c0=$(cpu_ticks "$p"); sleep 20; idle_cpu=$(awk -v d=$(($(cpu_ticks "$p") - c0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", 100 * d / hz / 20}')
   read -r rss committed heap nonheap fds threads < <(reading "$p" 7300)
-  echo "$v,idle,0,$rss,$committed,$heap,$nonheap,$fds,$threads,$started_ms,," >>"$csv"
+  echo "$v,idle,0,$rss,$committed,$heap,$nonheap,$fds,$threads,$started_ms,,,$idle_cpu" >>"$csv"
   open_sessions 127.0.0.1 6433 7300
   sleep 5
   open=$(sessions 7300)
@@ -132,7 +133,7 @@ print(f"{'variant':8} {'phase':7} {'sessions':>8} {'RSS MiB':>8} {'heap MiB':>9}
 for r in rows:
     note = ''
     if r['phase'] == 'idle':
-        note = f"start to first routed session {r['startup_ms']} ms"
+        note = f"start to first routed session {r['startup_ms']} ms; idle CPU {r['idle_cpu_pct']}% of a core"
         idle = r
     elif r['phase'] == 'open':
         s = int(r['sessions']) or 1

@@ -8,7 +8,8 @@ import org.jboss.logging.Logger;
 import io.patroxy.proxy.Session;
 
 /**
- * One line per finished session, like HAProxy's tcplog. Written on the session's event loop, once
+ * One line per finished session, like HAProxy's tcplog (with several listeners, it begins with the
+ * listener's name). Written on the session's event loop, once
  * per connection: the line is put together with a StringBuilder, not a format string (which
  * java.util.Formatter parses again on every call), and the logger is asked once whether it is on.
  */
@@ -27,7 +28,11 @@ final class AccessLog {
     }
 
     static String line(Session s) {
-        StringBuilder b = new StringBuilder(192).append("client=");
+        StringBuilder b = new StringBuilder(192);
+        if (!s.listener().isEmpty()) {
+            b.append("listener=").append(s.listener()).append(' ');
+        }
+        b.append("client=");
         address(b, s.client().remoteAddress());
         return b.append(" member=").append(s.member() == null ? "-" : s.member().name())
                 .append(" start=").append(s.started())

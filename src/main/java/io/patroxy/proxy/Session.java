@@ -278,8 +278,8 @@ public final class Session {
         }
     }
 
-    // ---------------------------------------------------------------- read by stats and the access log
     public long id() { return id; }
+    public String listener() { return registry.routing().listener(); } // "" without patroxy.listeners
     public Channel client() { return client; }
     public Channel server() { return server; }
     public Instant started() { return started; }

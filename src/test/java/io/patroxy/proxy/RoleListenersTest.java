@@ -31,6 +31,7 @@ class RoleListenersTest {
     private final List<StubServer> pg = new ArrayList<>();
     private final List<ProxyServer> servers = new ArrayList<>();
     private final List<Socket> clients = new ArrayList<>();
+    private final List<Session> finished = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Transport transport = Transport.create(2);
     private List<MemberAddress> members;
     private ClusterRegistry primary;
@@ -54,7 +55,7 @@ class RoleListenersTest {
         primary.addListener(primaryHolds);
         Routing routing = Routing.balanced("replicas", Routing.Balance.LEASTCONN, true, replicas::view,
                 fallback ? primary::view : null);
-        replicaSessions = new SessionRegistry(members, 100, routing, keys, s -> { });
+        replicaSessions = new SessionRegistry(members, 100, routing, keys, finished::add);
         HoldQueue replicaHolds = new HoldQueue(10, routing);
         for (ClusterRegistry source : fallback ? List.of(replicas, primary) : List.of(replicas)) {
             source.addListener(replicaSessions);
@@ -120,6 +121,8 @@ class RoleListenersTest {
         assertThat(farewell.field('C')).isEqualTo("57P01");
         assertThat(farewell.field('M')).isEqualTo(
                 "terminating connection because member pg1 was marked DOWN by Patroxy on listener replicas (L7STS 503)");
+        await().atMost(Duration.ofSeconds(5)).until(() -> !finished.isEmpty());
+        assertThat(finished.get(0).listener()).as("the access log names the listener").isEqualTo("replicas");
         onPg2.getOutputStream().write(Pg.query("SELECT 1"));
         assertThat(Pg.read(onPg2.getInputStream()).text()).isEqualTo("SELECT 1\0");
         connect();

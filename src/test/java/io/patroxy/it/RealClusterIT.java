@@ -45,15 +45,16 @@ class RealClusterIT {
     /**
      * How long the newer primary's Patroni stays frozen in the split brain, with the check settings
      * this Patroxy runs with (the shipped defaults: inter 3 s, timeout 5 s, fall 3, fastinter 0.5 s).
-     * A frozen Patroni accepts the TCP connection and never answers, so each check fails only at its
-     * timeout; after the first failure the member is in transition and checked at fastinter; DOWN
-     * takes fall failures: at the earliest 3 x 5 + 2 x 0.5 = 16 s after the freeze (a check sent
-     * just before it). 14 s, then the thaw command (its SIGCONT follows within ~0.5 s): frozen
-     * 14-14.5 s, under that bound by 1.5 s or more for Patroni's answer to the check in flight, and
-     * past the latest second failure (inter 3 s + 5 + 0.5 + 5 = 13.5 s): the member is shown going
-     * down, "UP 2/3" then "UP 1/3", but never DOWN.
+     * A frozen Patroni never answers, and it never accepts either: once its small accept queue is
+     * full (HAProxy's checks fill it too), a check fails at connect, after HAProxy's check connect
+     * timeout min(timeout connect, inter) = 3 s, not at the 5 s timeout. So DOWN can come as early
+     * as 3 × 3 + 2 × 0.5 = 10 s after the freeze (seen: 14.8 s with a 14 s freeze, the third check
+     * failing with L4TOUT). 9 s stays under that, and past the latest first failure (a check just
+     * answered: inter 3 s + 5 s = 8 s), so the member is always shown going down ("UP 2/3") and
+     * never DOWN: fewer failed checks than fall, the case where the selector must keep the newer
+     * primary.
      */
-    static final Duration PATRONI_FREEZE = Duration.ofSeconds(14);
+    static final Duration PATRONI_FREEZE = Duration.ofSeconds(9);
 
     static LocalCluster cluster;
     static PatroxyProcess patroxy;
@@ -397,7 +398,7 @@ class RealClusterIT {
             }
             var during = sampler.between(0, thawedAt);
             var after = sampler.between(thawedAt, Double.MAX_VALUE);
-            System.out.printf("FIGURES frozen Patroni on the newer primary %s (%s) in the split brain, frozen %.1f s (DOWN not before 16 s; times below since the freeze): "
+            System.out.printf("FIGURES frozen Patroni on the newer primary %s (%s) in the split brain, frozen %.1f s (DOWN not before 10 s; times below since the freeze): "
                     + "new sessions through Patroxy during the freeze %s, after the thaw %s (older primary %s); refused or held %d during, %d after; "
                     + "Patroxy showed %s as %s; the idle session on it %s%n",
                     newer, LocalCluster.address(newer), frozenSeconds, SessionSampler.sessionsPerAddress(during),

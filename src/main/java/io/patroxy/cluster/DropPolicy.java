@@ -81,11 +81,6 @@ public final class DropPolicy {
         return verdict(v, member) == Verdict.ROUTE;
     }
 
-    /** Whether a session not relaying yet may go on with {@code member}: only the leader. */
-    public static boolean mayRoute(ClusterView view, String member) {
-        return verdict(view, member) == Verdict.ROUTE;
-    }
-
     /** What a client whose session is dropped from {@code member} is told, after "terminating connection because ". */
     public static String why(RouteView v, String member) {
         return switch (verdict(v, member)) {
@@ -96,11 +91,6 @@ public final class DropPolicy {
             case KEEP_RELAYING -> "no leader is known in cluster " + v.own().scope() + " (Patroxy)";
             case ROUTE -> member + " may have sessions";
         };
-    }
-
-    /** The same, for a leader role's snapshot. */
-    public static String why(ClusterView view, String member) {
-        return why(Routing.leader("-", () -> view).now(), member);
     }
 
     /**
@@ -121,10 +111,5 @@ public final class DropPolicy {
             }
         }
         return changes;
-    }
-
-    /** The same, for a leader role's snapshots. */
-    public static List<Change> changes(ClusterView before, ClusterView after) {
-        return changes(Routing.leader("-", () -> before).now(), Routing.leader("-", () -> after).now());
     }
 }

@@ -82,7 +82,7 @@ public class Patroxy {
                     Clock.systemUTC(), leaderRole);
             ClusterRegistry fallback = l.spec().fallback() ? leaderCluster : null;
             Routing routing = leaderRole ? Routing.leader(name, cluster::view)
-                    : Routing.balanced(name, Routing.Balance.valueOf(l.spec().balance().name()), l.spec().dropOnDown(),
+                    : Routing.balanced(name, l.spec().balance(), l.spec().dropOnDown(),
                             cluster::view, fallback == null ? null : fallback::view);
             SessionRegistry sessions = new SessionRegistry(settings.members(), l.proxy().maxconn(), routing, cancelKeys,
                     AccessLog::log);

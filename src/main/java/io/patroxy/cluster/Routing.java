@@ -6,6 +6,8 @@ import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.function.ToIntFunction;
 
+import io.patroxy.config.ListenerSpec.Balance;
+
 /**
  * How one listener routes: its rules (a leader role, or balanced with its options) and where its
  * snapshots come from — its own members' check state and, for a balanced listener with fallback,
@@ -13,9 +15,6 @@ import java.util.function.ToIntFunction;
  * the pure functions below and in {@link DropPolicy} decide from a RouteView only.
  */
 public final class Routing {
-
-    /** How a balanced listener spreads new sessions. */
-    public enum Balance { LEASTCONN, ROUNDROBIN }
 
     private final String listener;
     private final boolean leaderRole;

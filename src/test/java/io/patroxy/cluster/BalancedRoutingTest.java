@@ -11,6 +11,7 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
+import io.patroxy.config.ListenerSpec;
 import io.patroxy.config.MemberAddress;
 import io.patroxy.health.CheckOutcomes;
 
@@ -30,7 +31,7 @@ class BalancedRoutingTest {
         r.record(member, CheckOutcomes.fromResponse(503, "{\"role\":\"primary\",\"timeline\":3}", Duration.ofMillis(1), T0));
     }
 
-    private Routing routing(Routing.Balance balance, boolean drop, boolean fallback) {
+    private Routing routing(ListenerSpec.Balance balance, boolean drop, boolean fallback) {
         return Routing.balanced("replicas", balance, drop, replicas::view, fallback ? primary::view : null);
     }
 
@@ -44,7 +45,7 @@ class BalancedRoutingTest {
         passes(replicas, "n2");
         assertThat(replicas.view().leader()).isNull();
         assertThat(replicas.view().splitBrain()).isFalse();
-        assertThat(Routing.candidates(routing(Routing.Balance.LEASTCONN, true, false).now()))
+        assertThat(Routing.candidates(routing(ListenerSpec.Balance.LEASTCONN, true, false).now()))
                 .extracting(MemberView::name).containsExactly("n1", "n2");
     }
 
@@ -52,7 +53,7 @@ class BalancedRoutingTest {
     void leastConnectionsPicksTheEmptierMemberAndTiesGoInTurn() {
         passes(replicas, "n1");
         passes(replicas, "n2");
-        Routing r = routing(Routing.Balance.LEASTCONN, true, false);
+        Routing r = routing(ListenerSpec.Balance.LEASTCONN, true, false);
         load.put("n1", 3);
         load.put("n2", 1);
         assertThat(pick(r, 0)).isEqualTo("n2");
@@ -67,7 +68,7 @@ class BalancedRoutingTest {
         passes(replicas, "n0");
         passes(replicas, "n2");
         load.put("n0", 100);
-        Routing r = routing(Routing.Balance.ROUNDROBIN, true, false);
+        Routing r = routing(ListenerSpec.Balance.ROUNDROBIN, true, false);
         assertThat(pick(r, 0)).isEqualTo("n0");
         assertThat(pick(r, 1)).isEqualTo("n2");
         assertThat(pick(r, 2)).isEqualTo("n0");
@@ -76,15 +77,15 @@ class BalancedRoutingTest {
     @Test
     void aMemberMarkedDownLosesItsSessionsUnlessDropIsOff() {
         passes(replicas, "n1");
-        RouteView before = routing(Routing.Balance.LEASTCONN, true, false).now();
+        RouteView before = routing(ListenerSpec.Balance.LEASTCONN, true, false).now();
         for (int i = 0; i < 3; i++) {
             fails(replicas, "n1");
         }
-        RouteView after = routing(Routing.Balance.LEASTCONN, true, false).now();
+        RouteView after = routing(ListenerSpec.Balance.LEASTCONN, true, false).now();
         assertThat(DropPolicy.verdict(after, "n1")).isEqualTo(DropPolicy.Verdict.MEMBER_DOWN);
         assertThat(DropPolicy.changes(before, after)).extracting(DropPolicy.Change::member).containsExactly("n1");
         assertThat(DropPolicy.why(after, "n1")).isEqualTo("member n1 was marked DOWN by Patroxy on listener replicas (L7STS 503)");
-        RouteView keep = routing(Routing.Balance.LEASTCONN, false, false).now();
+        RouteView keep = routing(ListenerSpec.Balance.LEASTCONN, false, false).now();
         assertThat(DropPolicy.verdict(keep, "n1")).isEqualTo(DropPolicy.Verdict.KEEP_RELAYING);
         assertThat(DropPolicy.mayRoute(keep, "n1")).as("drop=off keeps sessions, never routes new ones").isFalse();
     }
@@ -92,10 +93,10 @@ class BalancedRoutingTest {
     @Test
     void fallbackSendsSessionsToTheLeaderOnlyWhileNoMemberIsUp() {
         primary.record("n0", CheckOutcomes.fromResponse(200, "{\"role\":\"master\",\"timeline\":3}", Duration.ofMillis(1), T0));
-        Routing withFallback = routing(Routing.Balance.LEASTCONN, true, true);
+        Routing withFallback = routing(ListenerSpec.Balance.LEASTCONN, true, true);
         assertThat(pick(withFallback, 0)).isEqualTo("n0");
         assertThat(DropPolicy.verdict(withFallback.now(), "n0")).isEqualTo(DropPolicy.Verdict.ROUTE);
-        assertThat(pick(routing(Routing.Balance.LEASTCONN, true, false), 0)).as("fallback off: nobody").isNull();
+        assertThat(pick(routing(ListenerSpec.Balance.LEASTCONN, true, false), 0)).as("fallback off: nobody").isNull();
         passes(replicas, "n1");
         assertThat(pick(withFallback, 0)).isEqualTo("n1");
         assertThat(DropPolicy.verdict(withFallback.now(), "n0"))

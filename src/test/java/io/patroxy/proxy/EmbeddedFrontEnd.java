@@ -52,7 +52,7 @@ final class EmbeddedFrontEnd {
         this.balanced = balanced;
         cluster = new ClusterRegistry(balanced ? "replicas" : "", members, 3, 2, Clock.systemUTC(), !balanced);
         io.patroxy.cluster.Routing routing = balanced
-                ? io.patroxy.cluster.Routing.balanced("replicas", io.patroxy.cluster.Routing.Balance.LEASTCONN, true, cluster::view, null)
+                ? io.patroxy.cluster.Routing.balanced("replicas", io.patroxy.config.ListenerSpec.Balance.LEASTCONN, true, cluster::view, null)
                 : io.patroxy.cluster.Routing.leader("", cluster::view);
         sessions = new SessionRegistry(members, 1000, routing, new CancelKeys(), s -> finished.put(s.id(), s));
         holds = new HoldQueue(1000, routing);

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 
 import io.patroxy.cluster.ClusterRegistry;
 import io.patroxy.cluster.Routing;
+import io.patroxy.config.ListenerSpec;
 import io.patroxy.config.MemberAddress;
 import io.patroxy.config.ProxySettings;
 import io.patroxy.health.CheckOutcomes;
@@ -53,7 +54,7 @@ class RoleListenersTest {
         HoldQueue primaryHolds = new HoldQueue(10, Routing.leader("primary", primary::view));
         primary.addListener(primarySessions);
         primary.addListener(primaryHolds);
-        Routing routing = Routing.balanced("replicas", Routing.Balance.LEASTCONN, true, replicas::view,
+        Routing routing = Routing.balanced("replicas", ListenerSpec.Balance.LEASTCONN, true, replicas::view,
                 fallback ? primary::view : null);
         replicaSessions = new SessionRegistry(members, 100, routing, keys, finished::add);
         HoldQueue replicaHolds = new HoldQueue(10, routing);

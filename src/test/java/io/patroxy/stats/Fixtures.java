@@ -10,6 +10,7 @@ import java.util.List;
 
 import io.patroxy.cluster.ClusterRegistry;
 import io.patroxy.cluster.Routing;
+import io.patroxy.config.ListenerSpec;
 import io.patroxy.config.MemberAddress;
 import io.patroxy.config.Role;
 import io.patroxy.health.CheckOutcome;
@@ -41,7 +42,7 @@ final class Fixtures {
     Fixtures(String name, Role role, int port) {
         cluster = new ClusterRegistry(name, members, 3, 2, CLOCK, role.leaderRole());
         Routing routing = role.leaderRole() ? Routing.leader(name, cluster::view)
-                : Routing.balanced(name, Routing.Balance.LEASTCONN, true, cluster::view, null);
+                : Routing.balanced(name, ListenerSpec.Balance.LEASTCONN, true, cluster::view, null);
         sessions = new SessionRegistry(members, 100, routing, new CancelKeys(), s -> { });
         cluster.addListener(sessions);
         listener = ListenerStats.follow(new ProxyStarted.Listener(name, role, role.path(), cluster, routing, sessions,

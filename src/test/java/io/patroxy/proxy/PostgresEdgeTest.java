@@ -136,9 +136,12 @@ class PostgresEdgeTest {
 
     @Test
     void anEncryptionRequestIsAnsweredAtOnceWhenTheLeaderCannotBeReached() throws IOException {
-        start(recording, Duration.ofMillis(800));
+        // the leader's PostgreSQL refuses connections, its API still says primary: port 1, where nothing
+        // listens and which lies below the ephemeral range (a freed stub port can meet a TCP self-connect)
+        server = new StubServer(recording);
+        fx = new ProxyFixture(List.of(new MemberAddress("pg0", "127.0.0.1", 1, 8008)),
+                ProxyFixture.settings(100, Duration.ofMinutes(30), Duration.ofMillis(800)));
         fx.primary("pg0");
-        server.close(); // the leader's PostgreSQL refuses connections, its API still says primary
         try (Socket c = fx.open()) {
             long start = System.nanoTime();
             c.getOutputStream().write(Pg.sslRequest());

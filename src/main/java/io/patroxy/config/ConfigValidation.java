@@ -23,7 +23,7 @@ public final class ConfigValidation {
      * @param warnings  what start-up should log (not errors)
      */
     public record Settings(List<MemberAddress> members, CheckSettings check, ProxySettings proxy,
-            List<ListenerSettings> listeners, List<String> warnings, boolean discovery) {
+            List<ListenerSettings> listeners, List<String> warnings, boolean discovery, TlsSettings tls) {
     }
 
     /** @throws InvalidConfigException naming every bad key and value */
@@ -87,6 +87,7 @@ public final class ConfigValidation {
         if (!config.discovery().equals("none") && !config.discovery().equals("cluster")) {
             v.problems.add("patroxy.discovery='" + config.discovery() + "': must be none or cluster");
         }
+        TlsSettings tls = new TlsValidation(v.problems, warnings).validate(config.tls(), config.server().tls());
         if (!v.problems.isEmpty()) {
             throw new InvalidConfigException(v.problems);
         }
@@ -110,7 +111,7 @@ public final class ConfigValidation {
             listeners.add(new ListenerSettings(l, lc, lp));
         }
         return new Settings(members, check, proxy, List.copyOf(listeners), List.copyOf(warnings),
-                config.discovery().equals("cluster"));
+                config.discovery().equals("cluster"), tls);
     }
 
     private void positive(String key, Duration value) {

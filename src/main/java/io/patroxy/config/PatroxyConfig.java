@@ -62,6 +62,50 @@ public interface PatroxyConfig {
 
     Hold hold();
 
+    /** TLS with clients: passthrough (the default), terminate or require (docs/tls.md). */
+    Tls tls();
+
+    /** The leg to PostgreSQL. */
+    Server server();
+
+    interface Tls {
+        /**
+         * {@code passthrough}: a client's TLS is the server's, relayed opaquely; {@code terminate}:
+         * Patroxy answers 'S' with its own certificate; {@code require}: terminate, and refuse a
+         * client that does not ask for TLS.
+         */
+        @WithDefault("passthrough")
+        String mode();
+
+        /** PEM certificate chain Patroxy shows clients; unset: an ephemeral self-signed one made at start. */
+        Optional<String> certFile();
+
+        /** PEM private key of {@code cert-file} (PKCS#8, or PKCS#1 / SEC1 unencrypted). */
+        Optional<String> keyFile();
+
+        /** PEM CA certificates: when set, clients must present a certificate signed by one of them. */
+        Optional<String> caFile();
+
+        @WithDefault("TLSv1.2,TLSv1.3")
+        String protocols();
+
+        /** Cipher suites (JDK names), comma-separated; unset: the TLS library's defaults. */
+        Optional<String> ciphers();
+    }
+
+    interface Server {
+        ServerTls tls();
+    }
+
+    interface ServerTls {
+        /** {@code disable|prefer|require|verify-ca|verify-full}, libpq's sslmode for Patroxy's own leg when terminating. */
+        @WithDefault("prefer")
+        String mode();
+
+        /** PEM CA certificates for {@code verify-ca} and {@code verify-full}. */
+        Optional<String> caFile();
+    }
+
     interface Hold {
         /**
          * While no leader is known (or it cannot be reached), how long a new client waits before it

@@ -20,6 +20,7 @@
 #   cluster.sh    up, down, add-node, switchover
 #   haproxy.sh    HAProxy beside the cluster
 #   faults.sh     kill, freeze, thaw, frozen ZooKeeper, split brain, heal-split
+#   tls.sh        the opt-in TLS cluster (CLUSTER_SSL=1): test CA, node certificates, 'cert'
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -83,6 +84,9 @@ Commands:
   haproxy-up | haproxy-down   HAProxy 2.6 on 127.0.0.(B-1):\$HAPROXY_PORT (stats :\$HAPROXY_STATS_PORT);
                           with HAPROXY_REPLICAS_PORT also Patroni's 'listen replicas' (/replica) there
   logs NAME|zookeeper|haproxy [LINES]  tail a log file
+  cert NAME ADDR|DNS:NAME...  (TLS cluster) a certificate from the cluster's test CA for something
+                          beside it (Patroxy), SAN = the addresses given; prints the certificate's,
+                          the key's and the CA's paths
 Split brain (for tests):
   pause | resume          patronictl pause|resume --wait (maintenance mode on/off)
   promote NAME            pg_ctl promote a replica behind Patroni's back (as postgres), wait
@@ -106,6 +110,9 @@ Environment: PATROXY_CLUSTER_DIR (base dir, default /tmp/patroxy-cluster),
     Second cluster beside the default one, e.g.: CLUSTER_ADDR_BASE=21
     PATROXY_CLUSTER_DIR=/tmp/patroxy-sb HAPROXY_PORT=5533 HAPROXY_STATS_PORT=7201 (ZooKeeper
     127.0.0.20:2181, nodes 127.0.0.21..; every port is bound on the cluster's own addresses),
+  CLUSTER_SSL (0 or 1; 0): 1 = a TLS cluster: a test CA and a certificate per node (SAN = its
+    address) under \$BASE/tls, made with openssl; ssl = on, pg_hba 'hostssl' only over TCP (clients,
+    replication and pg_rewind), Patroni's own connections sslmode=verify-full. Recorded by 'up'.
   PATRONI_MAJOR (3 or 4; 3): 3 = Debian 12's Patroni 3.0.2; 4 = Debian 13 (trixie)'s Patroni
     4.0.x, unpacked from its .deb into PATRONI4_HOME (/opt/patroni4) by 'install' or 'up'
     (no apt source of the machine is changed; PATRONI4_SUITE, trixie) and run on Debian 12's
@@ -133,6 +140,8 @@ source "$PARTS/cluster.sh"
 source "$PARTS/haproxy.sh"
 # shellcheck source=cluster/faults.sh
 source "$PARTS/faults.sh"
+# shellcheck source=cluster/tls.sh
+source "$PARTS/tls.sh"
 
 need_name() { [[ $# -ge 2 ]] || die "$1: NAME required"; }
 
@@ -169,6 +178,7 @@ main() {
     heal-split) cmd_heal_split "$@" ;;
     haproxy-up) cmd_haproxy_up ;;
     haproxy-down) cmd_haproxy_down ;;
+    cert) cmd_cert "$@" ;;
     logs)
       [[ $# -ge 1 ]] || die "logs: NAME|zookeeper|haproxy required"
       case $1 in

@@ -27,9 +27,10 @@ cmd_up() {
   if [[ -f $BASE/cluster.env ]]; then
     local have; have=$(node_count)
     if anything_alive; then
-      local was_base was_major; was_base=$(cluster_env ADDR_BASE); was_major=$(cluster_env PATRONI_MAJOR)
-      [[ ${was_base:-2} == "$ADDR_BASE" && ${was_major:-3} == "$PATRONI_MAJOR" ]] ||
-        die "a cluster is running in $BASE with CLUSTER_ADDR_BASE=${was_base:-2} PATRONI_MAJOR=${was_major:-3} (not $ADDR_BASE, $PATRONI_MAJOR); '$PROG down' it first"
+      local was_base was_major was_ssl
+      was_base=$(cluster_env ADDR_BASE); was_major=$(cluster_env PATRONI_MAJOR); was_ssl=$(cluster_env SSL)
+      [[ ${was_base:-2} == "$ADDR_BASE" && ${was_major:-3} == "$PATRONI_MAJOR" && ${was_ssl:-0} == "$CLUSTER_SSL" ]] ||
+        die "a cluster is running in $BASE with CLUSTER_ADDR_BASE=${was_base:-2} PATRONI_MAJOR=${was_major:-3} CLUSTER_SSL=${was_ssl:-0} (not $ADDR_BASE, $PATRONI_MAJOR, $CLUSTER_SSL); '$PROG down' it first"
       local all=1
       zk_pid >/dev/null || all=0
       for ((i = 0; i < have; i++)); do patroni_pid "$i" >/dev/null || all=0; done
@@ -47,11 +48,11 @@ cmd_up() {
   ! missing_anything || cmd_install
   for ((i = 0; i < n; i++)); do check_node_ports "$i"; done
   mkdir -p "$BASE"; chmod 755 "$BASE"
-  printf 'NODES=%s\nTTL=%s\nLOOP_WAIT=%s\nRETRY_TIMEOUT=%s\nADDR_BASE=%s\nPATRONI_MAJOR=%s\n' \
-    "$n" "$TTL" "$LOOP_WAIT" "$RETRY_TIMEOUT" "$ADDR_BASE" "$PATRONI_MAJOR" >"$BASE/cluster.env"
+  printf 'NODES=%s\nTTL=%s\nLOOP_WAIT=%s\nRETRY_TIMEOUT=%s\nADDR_BASE=%s\nPATRONI_MAJOR=%s\nSSL=%s\n' \
+    "$n" "$TTL" "$LOOP_WAIT" "$RETRY_TIMEOUT" "$ADDR_BASE" "$PATRONI_MAJOR" "$CLUSTER_SSL" >"$BASE/cluster.env"
   gen_patroni_yml "$BASE/patroni.yml"   # shared copy (patronictl)
   for ((i = 0; i < n; i++)); do
-    mkdir -p "$(node_dir "$i")"; gen_patroni_yml "$(node_dir "$i")/patroni.yml" "$(node_dir "$i")"
+    mkdir -p "$(node_dir "$i")"; gen_patroni_yml "$(node_dir "$i")/patroni.yml" "$i"
   done
   start_zookeeper
   # validate the generated configuration as Patroni sees it for node 0
@@ -120,7 +121,7 @@ cmd_add_node() {
   zk_ok || die "add-node: ZooKeeper $ZK_HOST:$ZK_PORT does not answer (it joins a running cluster)"
   current_leader >/dev/null || die "add-node: the cluster has no leader to clone from"
   check_node_ports "$i"
-  rm -rf "$d"; mkdir -p "$d"; gen_patroni_yml "$d/patroni.yml" "$d"
+  rm -rf "$d"; mkdir -p "$d"; gen_patroni_yml "$d/patroni.yml" "$i"
   set_cluster_env NODES $((n + 1))
   if ! role=$(start_node "$i" && wait_running "$i"); then
     log "$name did not join: removing it"

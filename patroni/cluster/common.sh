@@ -17,17 +17,20 @@ DETACH=(setsid -f bash -c 'echo $$ >"$1"; shift; exec "$@"' _)
 # else the defaults:
 #   ADDR_BASE (CLUSTER_ADDR_BASE, 2): node i at 127.0.0.(ADDR_BASE+i); ZK_HOST = 127.0.0.(ADDR_BASE-1),
 #     also HAProxy's bind address;
-#   PATRONI_MAJOR (3): which Patroni runs the nodes (select_patroni).
+#   PATRONI_MAJOR (3): which Patroni runs the nodes (select_patroni);
+#   CLUSTER_SSL (0): 1 = TLS on every node, hostssl only (tls.sh).
 # A value that contradicts the recorded one is an error, except for up, down and install ('down'
 # goes by the recorded one; 'up' refuses a running cluster of other settings).
 cluster_setup() { # cluster_setup COMMAND
-  local cmd=$1 env_base=${CLUSTER_ADDR_BASE:-} env_major=${PATRONI_MAJOR:-} base="" major="" free=0
+  local cmd=$1 env_base=${CLUSTER_ADDR_BASE:-} env_major=${PATRONI_MAJOR:-} env_ssl=${CLUSTER_SSL:-} base="" major="" ssl="" free=0
   case $cmd in up | down | install) free=1 ;; esac
   if [[ -f $BASE/cluster.env ]]; then
     base=$(cluster_env ADDR_BASE); base=${base:-2}       # files written before the setting existed
     major=$(cluster_env PATRONI_MAJOR); major=${major:-3}
     is_uint "$base" || die "corrupt ADDR_BASE in $BASE/cluster.env"
     [[ $major == [34] ]] || die "corrupt PATRONI_MAJOR in $BASE/cluster.env"
+    ssl=$(cluster_env SSL); ssl=${ssl:-0}
+    [[ $ssl == [01] ]] || die "corrupt SSL in $BASE/cluster.env"
   fi
   if [[ -n $env_base ]]; then
     { is_uint "$env_base" && ((env_base >= 2 && env_base <= 246)); } || die "CLUSTER_ADDR_BASE must be an integer 2..246 (got '$env_base')"
@@ -39,10 +42,15 @@ cluster_setup() { # cluster_setup COMMAND
     [[ -z $major || $env_major == "$major" || $free == 1 ]] ||
       die "$BASE holds a cluster started with PATRONI_MAJOR=$major, not $env_major (unset it or set PATROXY_CLUSTER_DIR)"
   fi
+  if [[ -n $env_ssl ]]; then
+    [[ $env_ssl == [01] ]] || die "CLUSTER_SSL must be 0 or 1 (got '$env_ssl')"
+    [[ -z $ssl || $env_ssl == "$ssl" || $free == 1 ]] ||
+      die "$BASE holds a cluster started with CLUSTER_SSL=$ssl, not $env_ssl (unset it or set PATROXY_CLUSTER_DIR)"
+  fi
   if [[ $cmd == down ]]; then
-    ADDR_BASE=${base:-${env_base:-2}}; PATRONI_MAJOR=${major:-${env_major:-3}}
+    ADDR_BASE=${base:-${env_base:-2}}; PATRONI_MAJOR=${major:-${env_major:-3}}; CLUSTER_SSL=${ssl:-${env_ssl:-0}}
   else
-    ADDR_BASE=${env_base:-${base:-2}}; PATRONI_MAJOR=${env_major:-${major:-3}}
+    ADDR_BASE=${env_base:-${base:-2}}; PATRONI_MAJOR=${env_major:-${major:-3}}; CLUSTER_SSL=${env_ssl:-${ssl:-0}}
   fi
   ZK_HOST="127.0.0.$((ADDR_BASE - 1))"
   select_patroni

@@ -2,9 +2,21 @@
 # Sourced by local-cluster.sh: one node's processes. Node i = Patroni (as 'postgres', pid file
 # $BASE/postgresql<i>/patroni.pid) and the PostgreSQL it runs (data/postmaster.pid).
 
-gen_patroni_yml() { # gen_patroni_yml DEST [SOCKET_DIR]
-  /usr/bin/python3 "$PARTS/patroni_yml.py" "$SHIPPED_YML" "$1" "$TTL" "$LOOP_WAIT" "$RETRY_TIMEOUT" \
-    "$ZK_HOST:$ZK_PORT" "${2:-}"
+# gen_patroni_yml DEST [i]: the shared copy (patronictl), or node i's own: its socket directory
+# and, in a TLS cluster, its certificate (made here when missing)
+gen_patroni_yml() {
+  local -a opts=()
+  if [[ -n ${2:-} ]]; then opts+=(--socket-dir "$(node_dir "$2")"); fi
+  if ssl_on; then
+    tls_ca
+    opts+=(--ssl-ca "$(tls_dir)/ca.crt")
+    if [[ -n ${2:-} ]]; then
+      tls_node_cert "$2"
+      opts+=(--ssl-cert "$(tls_dir)/$(node_name "$2").crt" --ssl-key "$(tls_dir)/$(node_name "$2").key")
+    fi
+  fi
+  /usr/bin/python3 "$PARTS/patroni_yml.py" "${opts[@]}" "$SHIPPED_YML" "$1" "$TTL" "$LOOP_WAIT" "$RETRY_TIMEOUT" \
+    "$ZK_HOST:$ZK_PORT"
   chmod 644 "$1"
 }
 
@@ -43,7 +55,7 @@ start_node() { # start_node i (does not wait)
   check_node_ports "$i"
   mkdir -p "$d"; chown postgres:postgres "$d"; chmod 700 "$d"
   node_env "$i" >"$d/patroni.env"; chmod 600 "$d/patroni.env"
-  [[ -f $d/patroni.yml ]] || gen_patroni_yml "$d/patroni.yml" "$d"
+  [[ -f $d/patroni.yml ]] || gen_patroni_yml "$d/patroni.yml" "$i"
   rm -f "$d/frozen.pids"
   log "starting $name ($(node_ip "$i"), Patroni $PATRONI_MAJOR)"
   local -a envv; mapfile -t envv <"$d/patroni.env"

@@ -84,7 +84,7 @@ cmd_wait_leader() {
 print_status() {
   local n i p pm st
   n=$(node_count)
-  echo "== $BASE (nodes=$n ttl=$(cluster_env TTL) loop_wait=$(cluster_env LOOP_WAIT) retry_timeout=$(cluster_env RETRY_TIMEOUT) patroni=$(patroni_version || echo "$PATRONI_MAJOR (missing)"))"
+  echo "== $BASE (nodes=$n ttl=$(cluster_env TTL) loop_wait=$(cluster_env LOOP_WAIT) retry_timeout=$(cluster_env RETRY_TIMEOUT) patroni=$(patroni_version || echo "$PATRONI_MAJOR (missing)")$(ssl_on && echo " tls=hostssl, CA $(tls_dir)/ca.crt"))"
   if p=$(zk_pid) && stopped "$p"; then
     echo "zookeeper   pid $p  $ZK_HOST:$ZK_PORT  FROZEN (SIGSTOP; 'thaw-zk')"
   elif p=$(zk_pid); then

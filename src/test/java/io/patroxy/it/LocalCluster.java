@@ -42,8 +42,22 @@ final class LocalCluster implements AutoCloseable {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final Map<String, String> env = Map.of(
+    private final Map<String, String> env;
+    private int nodes;
+
+    /** A cluster without TLS. */
+    LocalCluster() {
+        this(false);
+    }
+
+    /**
+     * @param ssl a TLS cluster ({@code CLUSTER_SSL=1}): a test CA and a certificate per node under
+     *            {@code DIR/tls}, {@code ssl = on}, pg_hba {@code hostssl} only over TCP
+     */
+    LocalCluster(boolean ssl) {
+        env = Map.of(
             "PATROXY_CLUSTER_DIR", DIR,
+            "CLUSTER_SSL", ssl ? "1" : "0",
             "CLUSTER_ADDR_BASE", String.valueOf(ADDR_BASE),
             "PATRONI_MAJOR", PATRONI_MAJOR,
             "CLUSTER_TTL", "4".equals(PATRONI_MAJOR) ? "20" : "10",
@@ -52,7 +66,7 @@ final class LocalCluster implements AutoCloseable {
             "HAPROXY_PORT", "5433",
             "HAPROXY_REPLICAS_PORT", "5434", // Patroni's two-listener template: listen replicas (/replica)
             "HAPROXY_STATS_PORT", "7001");
-    private int nodes;
+    }
 
     /** What a member's Patroni says of itself ({@code GET /patroni}). */
     record MemberStatus(String role, String state, String replicationState, long timeline) {
@@ -86,6 +100,30 @@ final class LocalCluster implements AutoCloseable {
 
     List<String> members() {
         return IntStream.range(0, nodes).mapToObj(i -> "postgresql" + i).toList();
+    }
+
+    /** ZooKeeper's and HAProxy's address, 127.0.0.(ADDR_BASE - 1): a process of the tests beside the cluster binds there too. */
+    static String besideAddress() {
+        return "127.0.0." + (ADDR_BASE - 1);
+    }
+
+    /** {@code PATROXY_MEMBERS} naming the first {@code n} members. */
+    static String membersSpec(int n) {
+        return IntStream.range(0, n).mapToObj(i -> "postgresql" + i + "=" + address("postgresql" + i) + ":5432:" + API_PORT)
+                .collect(java.util.stream.Collectors.joining(","));
+    }
+
+    /** A TLS cluster's test CA (PEM), which signed every node's certificate. */
+    static Path caFile() {
+        return Path.of(DIR, "tls", "ca.crt");
+    }
+
+    /** A certificate and key (PEM) from the TLS cluster's CA with these addresses as SAN: {@code [cert, key]}. */
+    Path[] issueCertificate(String name, String... addresses) {
+        List<String> args = new ArrayList<>(List.of("cert", name));
+        args.addAll(List.of(addresses));
+        List<String> paths = run(Duration.ofSeconds(30), args.toArray(String[]::new)).lines().toList();
+        return new Path[] {Path.of(paths.get(0)), Path.of(paths.get(1))};
     }
 
     static String address(String member) {

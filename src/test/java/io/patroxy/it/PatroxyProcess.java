@@ -16,13 +16,19 @@ final class PatroxyProcess implements AutoCloseable {
 
     static final Path JAR = Path.of("target/quarkus-app/quarkus-run.jar").toAbsolutePath();
 
-    final String host = "127.0.0.1";
+    final String host;
     final int port;
     final int statsPort;
     final Path log;
     private final Process process;
 
     PatroxyProcess(int port, int statsPort, Map<String, String> env) {
+        this("127.0.0.1", port, statsPort, env);
+    }
+
+    /** Listening (and its stats) on {@code host}: a test's own loopback address keeps it apart from other runs. */
+    PatroxyProcess(String host, int port, int statsPort, Map<String, String> env) {
+        this.host = host;
         if (!Files.isRegularFile(JAR)) {
             throw new IllegalStateException("missing " + JAR + ": the real-cluster tests run after './mvnw package'");
         }
@@ -37,7 +43,7 @@ final class PatroxyProcess implements AutoCloseable {
         pb.environment().put("PATROXY_LISTEN_PORT", String.valueOf(port));
         pb.environment().put("PATROXY_STATS_HOST", host);
         pb.environment().put("PATROXY_STATS_PORT", String.valueOf(statsPort));
-        pb.environment().put("PATROXY_MEMBERS", "postgresql0=127.0.0.2:5432:8008,postgresql1=127.0.0.3:5432:8008");
+        pb.environment().put("PATROXY_MEMBERS", LocalCluster.membersSpec(2));
         pb.environment().putAll(env);
         try {
             process = pb.start();

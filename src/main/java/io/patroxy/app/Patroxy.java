@@ -13,7 +13,10 @@ import jakarta.inject.Singleton;
 
 import org.jboss.logging.Logger;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.patroxy.cluster.ClusterRegistry;
+import io.patroxy.cluster.DcsFollower;
 import io.patroxy.cluster.IntervalPolicy;
 import io.patroxy.cluster.Routing;
 import io.patroxy.config.CheckSettings;
@@ -23,6 +26,7 @@ import io.patroxy.config.PatroxyConfig;
 import io.patroxy.health.ClusterDiscovery;
 import io.patroxy.health.DiscoveredMembers;
 import io.patroxy.health.HealthChecks;
+import io.patroxy.health.dcs.ZooKeeperWatch;
 import io.patroxy.proxy.CancelKeys;
 import io.patroxy.proxy.HoldQueue;
 import io.patroxy.proxy.ProxyServer;
@@ -45,17 +49,22 @@ public class Patroxy {
     private final PatroxyConfig config;
     private final Vertx vertx;
     private final Event<ProxyStarted> started;
+    private final MeterRegistry meters;
     private ConfigValidation.Settings settings;
     private final List<ProxyStarted.Listener> listeners = new ArrayList<>();
     private final List<ProxyServer> servers = new ArrayList<>();
     private final List<HealthChecks> checks = new ArrayList<>();
     private Transport transport;
     private ClusterDiscovery discovery;
+    private volatile DcsFollower follower;
+    private ZooKeeperWatch watch;
+    private Gauge dcsConnected;
 
-    public Patroxy(PatroxyConfig config, Vertx vertx, Event<ProxyStarted> started) {
+    public Patroxy(PatroxyConfig config, Vertx vertx, Event<ProxyStarted> started, MeterRegistry meters) {
         this.config = config;
         this.vertx = vertx;
         this.started = started;
+        this.meters = meters;
     }
 
     /**
@@ -99,7 +108,7 @@ public class Patroxy {
                             + (fallback != null ? ", fallback to the leader" : "") + (l.spec().dropOnDown() ? "" : ", drop off"));
             CheckSettings check = l.check();
             checks.add(HealthChecks.start(vertx, settings.members(), check, l.proxy().connectTimeout(),
-                    member -> IntervalPolicy.next(check, cluster.view(), member, leaderRole), cluster::record));
+                    member -> paced(IntervalPolicy.next(check, cluster.view(), member, leaderRole)), cluster::record));
             listeners.add(new ProxyStarted.Listener(l.name(), l.role(), check.path(), cluster, routing, sessions,
                     address));
             if (leaderRole && leaderCluster == null) {
@@ -110,6 +119,7 @@ public class Patroxy {
         if (settings.discovery()) {
             startDiscovery(shared);
         }
+        startDcsWatch();
         started.fire(new ProxyStarted(listeners));
     }
 
@@ -124,6 +134,32 @@ public class Patroxy {
                 });
         discovery.start();
         LOG.infof("discovery: members from Patroni's /cluster, seeds %s; a member gone for %s leaves", settings.members(), removeAfter);
+    }
+
+    /**
+     * {@code patroxy.dcs.zookeeper}: Patroni's leader key and members, watched in ZooKeeper, feed
+     * every leader listener's selector and the checks' pace. Unset: polling only, said once.
+     */
+    private void startDcsWatch() {
+        if (settings.dcs().isEmpty()) {
+            LOG.info("DCS: no ZooKeeper watch (patroxy.dcs.zookeeper unset): leader changes are found by polling only");
+        } else {
+            var dcs = settings.dcs().get();
+            List<ClusterRegistry> leaders = listeners.stream().filter(l -> l.role().leaderRole()).map(ProxyStarted.Listener::cluster).toList();
+            follower = new DcsFollower(leaders, dcs.fastinter(), settings.proxy().holdTimeout(), Clock.systemUTC(),
+                    () -> checks.forEach(HealthChecks::hurry));
+            watch = ZooKeeperWatch.start(dcs, follower::accept);
+        }
+        ZooKeeperWatch w = watch;
+        dcsConnected = Gauge.builder("patroxy.dcs.connected", () -> w != null && w.connected() ? 1 : 0)
+                .description("1 while the ZooKeeper watch of Patroni's DCS has a session, 0 without one or without the watch (polling only)")
+                .register(meters);
+    }
+
+    /** A check's pace: the {@link IntervalPolicy}'s, faster while following a leader key change. */
+    private java.time.Duration paced(java.time.Duration normal) {
+        DcsFollower f = follower;
+        return f == null ? normal : f.pace(normal);
     }
 
     private int indexOf(String listener) {
@@ -148,6 +184,12 @@ public class Patroxy {
         } finally {
             if (discovery != null) {
                 discovery.stop();
+            }
+            if (watch != null) {
+                watch.close();
+            }
+            if (dcsConnected != null) {
+                meters.remove(dcsConnected);
             }
             checks.forEach(HealthChecks::stop);
         }

@@ -29,6 +29,7 @@ public final class ClusterRegistry {
     private final int rise;
     private final Clock clock;
     private volatile boolean discoveryCanRemove;
+    private volatile DcsInput dcs = DcsInput.NONE;
 
     /** For a leader role (primary, leader): snapshots name the leader. */
     public ClusterRegistry(List<MemberAddress> members, int fall, int rise, Clock clock) {
@@ -71,15 +72,39 @@ public final class ClusterRegistry {
         for (MemberAddress a : addresses) {
             members.add(before.member(a.name()).orElseGet(() -> MemberView.unchecked(a, MemberHealth.initial(fall, rise), clock.instant())));
         }
-        LeaderSelector.Selection selection = leaderRole ? LeaderSelector.select(members)
-                : new LeaderSelector.Selection(java.util.Optional.empty(), false, false);
-        ClusterView after = new ClusterView(members, selection.leader().orElse(null), selection.contested(),
-                selection.splitBrain(), clock.instant());
+        ClusterView after = snapshot(members, clock.instant());
         view.set(after);
         if (leaderRole) {
             logLeaderChange(before, after);
         }
         notifyListeners(before, after);
+    }
+
+    /**
+     * What Patroni's DCS says changed (the ZooKeeper watch): the same members, selected again.
+     * A leader role only; the DCS takes routing away from a deposed member, never grants it.
+     */
+    public synchronized void setDcs(DcsInput input) {
+        if (!leaderRole || input.equals(dcs)) {
+            return;
+        }
+        dcs = input;
+        ClusterView before = view.get();
+        ClusterView after = snapshot(before.members(), clock.instant());
+        view.set(after);
+        before.members().stream().filter(m -> m.isUp() && !before.deposedByDcs(m.name()) && after.deposedByDcs(m.name()))
+                .forEach(m -> LOG.warnf("%smember %s: Patroni's leader key is on %s: no new sessions, its sessions are closed",
+                        name.isEmpty() ? "" : "listener " + name + ": ", m.name(), input.describe()));
+        logLeaderChange(before, after);
+        notifyListeners(before, after);
+    }
+
+    private ClusterView snapshot(List<MemberView> members, java.time.Instant at) {
+        DcsInput input = dcs;
+        LeaderSelector.Selection selection = leaderRole ? LeaderSelector.select(members, input)
+                : new LeaderSelector.Selection(java.util.Optional.empty(), false, false);
+        return new ClusterView(members, selection.leader().orElse(null), selection.contested(), selection.splitBrain(), at,
+                input);
     }
 
     private void notifyListeners(ClusterView before, ClusterView after) {
@@ -113,10 +138,7 @@ public final class ClusterRegistry {
             }
             throw new IllegalArgumentException("unknown member " + memberName);
         }
-        LeaderSelector.Selection selection = leaderRole ? LeaderSelector.select(members)
-                : new LeaderSelector.Selection(java.util.Optional.empty(), false, false);
-        ClusterView after = new ClusterView(members, selection.leader().orElse(null), selection.contested(),
-                selection.splitBrain(), outcome.finishedAt());
+        ClusterView after = snapshot(members, outcome.finishedAt());
         view.set(after);
 
         logMemberChange(name, previous, updated, after);
@@ -148,6 +170,9 @@ public final class ClusterRegistry {
         if (!Objects.equals(was, now)) {
             if (now == null && after.splitBrain()) {
                 LOG.errorf("leader: %s -> NONE (split brain)", was);
+            } else if (now == null && after.dcs().leader() != null && after.upCount() > 0) {
+                LOG.warnf("leader: %s -> NONE: Patroni's leader key is on %s, which is not UP yet; new sessions wait up to the hold",
+                        was, after.dcs().describe());
             } else if (now == null) {
                 LOG.warnf("leader: %s -> NONE: no member is UP, new sessions wait up to the hold, then are refused", was);
             } else {

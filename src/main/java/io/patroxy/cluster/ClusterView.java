@@ -12,11 +12,23 @@ import java.util.Optional;
  * @param leader    the member new sessions go to, or null when none is UP
  * @param contested  more than one member is UP (see {@link LeaderSelector})
  * @param splitBrain two members pass the check with the same timeline: no leader, new sessions wait
+ * @param dcs        what Patroni's DCS says (the leader key), {@link DcsInput#NONE} without the watch
  */
-public record ClusterView(List<MemberView> members, MemberView leader, boolean contested, boolean splitBrain, Instant at) {
+public record ClusterView(List<MemberView> members, MemberView leader, boolean contested, boolean splitBrain, Instant at,
+        DcsInput dcs) {
 
     public ClusterView {
         members = List.copyOf(members);
+        dcs = dcs == null ? DcsInput.NONE : dcs;
+    }
+
+    public ClusterView(List<MemberView> members, MemberView leader, boolean contested, boolean splitBrain, Instant at) {
+        this(members, leader, contested, splitBrain, at, DcsInput.NONE);
+    }
+
+    /** Whether Patroni's leader key, held by another member, takes routing away from {@code member}. */
+    public boolean deposedByDcs(String member) {
+        return member(member).map(m -> dcs.deposes(m, members)).orElse(false);
     }
 
     public Optional<MemberView> leaderMember() {

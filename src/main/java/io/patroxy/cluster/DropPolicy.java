@@ -27,7 +27,7 @@ public final class DropPolicy {
         KEEP_RELAYING,
         /** Marked DOWN: every session on it goes (HAProxy's {@code on-marked-down shutdown-sessions}). */
         MEMBER_DOWN,
-        /** Another member leads: every session on this one goes. */
+        /** Another member leads, or holds Patroni's leader key ({@link DcsInput}): every session on this one goes. */
         LEADER_CHANGED;
 
         /** Whether a session that already relays on the member must be closed. */
@@ -53,7 +53,7 @@ public final class DropPolicy {
         if (m == null || !m.isUp()) {
             return Verdict.MEMBER_DOWN;
         }
-        return leader != null ? Verdict.LEADER_CHANGED : Verdict.KEEP_RELAYING;
+        return leader != null || view.dcs().deposes(m, view.members()) ? Verdict.LEADER_CHANGED : Verdict.KEEP_RELAYING;
     }
 
     /**
@@ -87,7 +87,9 @@ public final class DropPolicy {
             case MEMBER_DOWN -> "member " + member + " was marked DOWN by Patroxy"
                     + (v.routing().leaderRole() ? "" : " on listener " + v.routing().listener()) + " ("
                     + v.own().member(member).map(MemberView::lastCheckSummary).orElse("it left Patroni's cluster") + ")";
-            case LEADER_CHANGED -> "the leader moved from " + member + " to " + v.leaderName() + " (Patroxy)";
+            case LEADER_CHANGED -> v.routing().leaderRole() && v.own().deposedByDcs(member)
+                    ? "Patroni's leader key moved from " + member + " to " + v.own().dcs().describe() + " (Patroxy)"
+                    : "the leader moved from " + member + " to " + v.leaderName() + " (Patroxy)";
             case KEEP_RELAYING -> "no leader is known in cluster " + v.own().scope() + " (Patroxy)";
             case ROUTE -> member + " may have sessions";
         };

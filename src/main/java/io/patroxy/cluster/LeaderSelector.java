@@ -20,6 +20,7 @@ import java.util.Optional;
  *       same timeline loses to one that passes);</li>
  *   <li>then configuration order.</li>
  * </ol>
+ * A member Patroni's leader key deposes ({@link DcsInput#deposes}) is not a candidate at all.
  */
 public final class LeaderSelector {
 
@@ -36,7 +37,13 @@ public final class LeaderSelector {
 
     /** @param members in configuration order (the stable sort keeps it as the last tie-break) */
     public static Selection select(List<MemberView> members) {
-        List<MemberView> up = members.stream().filter(MemberView::isUp).sorted(PREFERENCE).toList();
+        return select(members, DcsInput.NONE);
+    }
+
+    /** @param dcs what Patroni's DCS says: it can take a member out of the running, never put one in */
+    public static Selection select(List<MemberView> members, DcsInput dcs) {
+        List<MemberView> up = members.stream().filter(MemberView::isUp).filter(m -> !dcs.deposes(m, members))
+                .sorted(PREFERENCE).toList();
         if (up.isEmpty()) {
             return new Selection(Optional.empty(), false, false);
         }

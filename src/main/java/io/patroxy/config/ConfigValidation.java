@@ -21,9 +21,11 @@ public final class ConfigValidation {
      * @param proxy     the shared relay settings, on the default listener's address
      * @param listeners one or more, in configuration order
      * @param warnings  what start-up should log (not errors)
+     * @param dcs       the ZooKeeper watch, when {@code patroxy.dcs.zookeeper} is set
      */
     public record Settings(List<MemberAddress> members, CheckSettings check, ProxySettings proxy,
-            List<ListenerSettings> listeners, List<String> warnings, boolean discovery, TlsSettings tls) {
+            List<ListenerSettings> listeners, List<String> warnings, boolean discovery, TlsSettings tls,
+            java.util.Optional<DcsSettings> dcs) {
     }
 
     /** @throws InvalidConfigException naming every bad key and value */
@@ -88,6 +90,7 @@ public final class ConfigValidation {
             v.problems.add("patroxy.discovery='" + config.discovery() + "': must be none or cluster");
         }
         TlsSettings tls = new TlsValidation(v.problems, warnings).validate(config.tls(), config.server().tls());
+        java.util.Optional<DcsSettings> dcs = v.dcs(config.dcs());
         if (!v.problems.isEmpty()) {
             throw new InvalidConfigException(v.problems);
         }
@@ -111,7 +114,29 @@ public final class ConfigValidation {
             listeners.add(new ListenerSettings(l, lc, lp));
         }
         return new Settings(members, check, proxy, List.copyOf(listeners), List.copyOf(warnings),
-                config.discovery().equals("cluster"), tls);
+                config.discovery().equals("cluster"), tls, dcs);
+    }
+
+    /** {@code patroxy.dcs.*}: empty without {@code patroxy.dcs.zookeeper}. The password never enters a message. */
+    private java.util.Optional<DcsSettings> dcs(PatroxyConfig.Dcs d) {
+        positive("patroxy.dcs.fastinter", d.fastinter());
+        String namespace = d.namespace().endsWith("/") && d.namespace().length() > 1
+                ? d.namespace().substring(0, d.namespace().length() - 1) : d.namespace();
+        if (!namespace.startsWith("/") || namespace.length() < 2) {
+            problems.add("patroxy.dcs.namespace='" + d.namespace() + "': must be a ZooKeeper path such as /service");
+        }
+        d.auth().filter(a -> a.indexOf(':') < 1).ifPresent(a -> problems.add(
+                "patroxy.dcs.auth: must be user:password (digest authentication)"));
+        String connect = d.zookeeper().map(String::trim).filter(z -> !z.isEmpty()).orElse(null);
+        if (connect == null) {
+            return java.util.Optional.empty();
+        }
+        String scope = d.scope().map(String::trim).orElse("");
+        if (scope.isEmpty() || scope.contains("/")) {
+            problems.add("patroxy.dcs.scope='" + scope + "': Patroni's scope (the cluster name) is required with"
+                    + " patroxy.dcs.zookeeper, without '/'");
+        }
+        return java.util.Optional.of(new DcsSettings(connect, namespace, scope, d.fastinter(), d.auth()));
     }
 
     private void positive(String key, Duration value) {

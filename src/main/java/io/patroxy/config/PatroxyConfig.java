@@ -106,6 +106,31 @@ public interface PatroxyConfig {
         Optional<String> caFile();
     }
 
+    Dcs dcs();
+
+    /**
+     * The optional watch of Patroni's DCS (ZooKeeper), configured like Patroni's own
+     * {@code zookeeper.hosts}, {@code namespace} and {@code scope}. Unset: polling only.
+     */
+    interface Dcs {
+        /** ZooKeeper connect string, e.g. {@code zk1:2181,zk2:2181}; unset: no watch. */
+        Optional<String> zookeeper();
+
+        /** Patroni's {@code namespace}. */
+        @WithDefault("/service")
+        String namespace();
+
+        /** Patroni's {@code scope} (the cluster name); required with {@code zookeeper}. */
+        Optional<String> scope();
+
+        /** After the leader key changes, every member of every listener is checked at this pace. */
+        @WithDefault("50ms")
+        Duration fastinter();
+
+        /** ZooKeeper digest authentication, {@code user:password}; never logged. */
+        Optional<String> auth();
+    }
+
     interface Hold {
         /**
          * While no leader is known (or it cannot be reached), how long a new client waits before it

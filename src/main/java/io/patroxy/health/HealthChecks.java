@@ -101,6 +101,11 @@ public final class HealthChecks {
         };
     }
 
+    /** Every member is checked right away (one being checked now is left to end): see {@link MemberChecker#hurry}. */
+    public synchronized void hurry() {
+        checkers.values().forEach(MemberChecker::hurry);
+    }
+
     public synchronized void stop() {
         checkers.values().forEach(MemberChecker::stop);
     }

@@ -40,6 +40,9 @@ public final class MemberChecker {
     private volatile boolean stopped;
     private volatile Scheduler.Cancellable next;
     private volatile Duration lastInterval;
+    /** Which scheduled check may run: a rescheduled one (see {@link #hurry}) makes the one it replaced a no-op. */
+    private long generation; // guarded by this
+    private boolean inFlight; // guarded by this
 
     /**
      * @param timeout  the check timeout the probe promises to honour
@@ -63,7 +66,27 @@ public final class MemberChecker {
 
     /** Starts with a check right away: the first result decides the member's state. */
     public void start() {
-        next = scheduler.schedule(Duration.ZERO, this::runCheck);
+        schedule(Duration.ZERO);
+    }
+
+    /**
+     * Checks right away instead of at the scheduled time (Patroni's DCS says the leader moved); a
+     * check in flight is left to end, so checks of one member still never overlap.
+     */
+    public synchronized void hurry() {
+        if (stopped || inFlight) {
+            return;
+        }
+        Scheduler.Cancellable pending = next;
+        if (pending != null) {
+            pending.cancel();
+        }
+        schedule(Duration.ZERO);
+    }
+
+    private synchronized void schedule(Duration delay) {
+        long g = ++generation;
+        next = scheduler.schedule(delay, () -> runCheck(g));
     }
 
     public void stop() {
@@ -74,9 +97,12 @@ public final class MemberChecker {
         }
     }
 
-    private void runCheck() {
-        if (stopped) {
-            return;
+    private void runCheck(long g) {
+        synchronized (this) {
+            if (stopped || g != generation || inFlight) {
+                return; // replaced by a hurried check (whose cancel came too late for the timer)
+            }
+            inFlight = true;
         }
         Check check = new Check(System.nanoTime());
         check.watchdog = scheduler.schedule(timeout.plus(WATCHDOG_SLACK), check::timedOut);
@@ -130,7 +156,11 @@ public final class MemberChecker {
             } catch (RuntimeException e) {
                 LOG.errorf(e, "member %s: recording the check outcome %s failed", member.name(), outcome.describe());
             } finally {
-                next = scheduler.schedule(nextInterval(), MemberChecker.this::runCheck);
+                Duration interval = nextInterval();
+                synchronized (MemberChecker.this) {
+                    inFlight = false;
+                    schedule(interval);
+                }
             }
             return true;
         }

@@ -85,4 +85,27 @@ class ConfigValidationTest {
         assertThatThrownBy(() -> settings("patroxy.check.timeout", "soon"))
                 .hasMessageContaining("patroxy.check.timeout").hasMessageContaining("soon");
     }
+
+    @Test
+    void theZooKeeperWatchIsOffUnlessAConnectStringIsGiven() {
+        assertThat(settings().dcs()).isEmpty();
+        DcsSettings dcs = settings("patroxy.dcs.zookeeper", "zk1:2181,zk2:2181", "patroxy.dcs.scope", "my_cluster",
+                "patroxy.dcs.namespace", "/service/").dcs().orElseThrow();
+        assertThat(dcs.clusterPath()).isEqualTo("/service/my_cluster");
+        assertThat(dcs.fastinter()).isEqualTo(Duration.ofMillis(50));
+        assertThat(dcs.connect()).isEqualTo("zk1:2181,zk2:2181");
+    }
+
+    @Test
+    void theWatchNeedsAScopeAndAPathAndThePasswordIsNeverShown() {
+        assertThatThrownBy(() -> settings("patroxy.dcs.zookeeper", "zk:2181"))
+                .hasMessageContaining("patroxy.dcs.scope=''").hasMessageContaining("required with patroxy.dcs.zookeeper");
+        assertThatThrownBy(() -> settings("patroxy.dcs.zookeeper", "zk:2181", "patroxy.dcs.scope", "c", "patroxy.dcs.namespace", "service"))
+                .hasMessageContaining("patroxy.dcs.namespace='service'");
+        assertThatThrownBy(() -> settings("patroxy.dcs.zookeeper", "zk:2181", "patroxy.dcs.scope", "c", "patroxy.dcs.auth", "s3cret"))
+                .hasMessageContaining("patroxy.dcs.auth: must be user:password").hasMessageNotContaining("s3cret");
+        DcsSettings dcs = settings("patroxy.dcs.zookeeper", "zk:2181", "patroxy.dcs.scope", "c", "patroxy.dcs.auth", "patroxy:s3cret")
+                .dcs().orElseThrow();
+        assertThat(dcs.toString()).contains("digest auth as patroxy").doesNotContain("s3cret");
+    }
 }

@@ -224,4 +224,48 @@ class MemberCheckerTest {
         scheduler.advance(TIMEOUT.toMillis());
         assertThat(startedAt).containsExactly(0L, TIMEOUT.toMillis());
     }
+
+    @Test
+    void hurryChecksAtOnceInsteadOfAtTheScheduledTime() {
+        MemberChecker checker = checker();
+        checker.start();
+        scheduler.advance(0);
+        inFlight.get(0).complete(ok());
+        scheduler.advance(100); // next check due at 3,000 ms after this one ended
+        checker.hurry();
+        scheduler.advance(0);
+        assertThat(startedAt).containsExactly(0L, 100L);
+        inFlight.get(1).complete(ok());
+        scheduler.advance(3000); // the replaced timer never fires a second check: the pace goes on from the hurried one
+        assertThat(startedAt).containsExactly(0L, 100L, 3100L);
+    }
+
+    @Test
+    void hurryNeverOverlapsACheckInFlight() {
+        MemberChecker checker = checker();
+        checker.start();
+        scheduler.advance(0);
+        checker.hurry(); // a check is in flight: left to end, no second request to the member
+        checker.hurry();
+        scheduler.advance(50);
+        assertThat(startedAt).containsExactly(0L);
+        inFlight.get(0).complete(ok());
+        scheduler.advance(2999);
+        assertThat(startedAt).hasSize(1);
+        scheduler.advance(1);
+        assertThat(startedAt).containsExactly(0L, 3050L);
+        assertThat(results).hasSize(1);
+    }
+
+    @Test
+    void aStoppedCheckerIsNotHurried() {
+        MemberChecker checker = checker();
+        checker.start();
+        scheduler.advance(0);
+        inFlight.get(0).complete(ok());
+        checker.stop();
+        checker.hurry();
+        scheduler.advance(10_000);
+        assertThat(startedAt).containsExactly(0L);
+    }
 }

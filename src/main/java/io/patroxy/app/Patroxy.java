@@ -127,7 +127,7 @@ public class Patroxy {
     private void startDiscovery(CheckSettings shared) {
         Duration removeAfter = shared.interval().multipliedBy(shared.fall());
         discovery = new ClusterDiscovery(new DiscoveredMembers(settings.members(), removeAfter),
-                HealthChecks.clusterFetcher(shared, settings.proxy().connectTimeout()), HealthChecks.vertxScheduler(vertx),
+                HealthChecks.clusterFetcher(vertx, shared, settings.proxy().connectTimeout()), HealthChecks.vertxScheduler(vertx),
                 shared.interval(), members -> {
                     listeners.forEach(l -> l.cluster().setMembers(members));
                     checks.forEach(c -> c.setMembers(members));

@@ -10,8 +10,6 @@ import java.util.concurrent.TimeoutException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import jakarta.ws.rs.WebApplicationException;
-
 /** Turns what an HTTP check got (a status and body, or an error) into a {@link CheckOutcome}. */
 public final class CheckOutcomes {
 
@@ -51,10 +49,6 @@ public final class CheckOutcomes {
     /** A failed exchange, classified as HAProxy classifies it. */
     public static CheckOutcome fromError(Throwable error, Duration took, Instant at) {
         for (Throwable t = error; t != null; t = t.getCause()) {
-            if (t instanceof WebApplicationException wae && wae.getResponse() != null) {
-                int status = wae.getResponse().getStatus();
-                return new CheckOutcome(CheckStatus.L7STS, status, took, "HTTP " + status, PatroniStatus.UNKNOWN, at);
-            }
             String type = t.getClass().getName();
             String message = String.valueOf(t.getMessage());
             if (type.equals("io.netty.channel.ConnectTimeoutException")) {

@@ -1,14 +1,11 @@
 package io.patroxy.health;
 
-import java.net.URI;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 import io.patroxy.config.MemberAddress;
-import io.quarkus.rest.client.reactive.QuarkusRestClientBuilder;
 import io.vertx.core.Vertx;
 import io.patroxy.config.CheckSettings;
 
@@ -37,7 +34,7 @@ public final class HealthChecks {
 
     public static HealthChecks start(Vertx vertx, List<MemberAddress> members, CheckSettings check,
             Duration connectTimeout, Function<String, Duration> pace, BiConsumer<String, CheckOutcome> report) {
-        HealthChecks checks = new HealthChecks(patroniApi(check, connectTimeout), vertxScheduler(vertx), check, pace, report);
+        HealthChecks checks = new HealthChecks(patroniApi(vertx, check, connectTimeout), vertxScheduler(vertx), check, pace, report);
         checks.setMembers(members);
         return checks;
     }
@@ -68,30 +65,24 @@ public final class HealthChecks {
      * Patroni's {@code /cluster} of {@code member}, for discovery: the body of a 200 within the
      * check timeout, else a failed stage.
      */
-    public static Function<MemberAddress, java.util.concurrent.CompletionStage<String>> clusterFetcher(CheckSettings check,
-            Duration connectTimeout) {
-        PatroniApi api = patroniApi(check, connectTimeout);
-        return m -> api.get(check.scheme() + "://" + m.host() + ":" + m.apiPort() + "/cluster")
-                .ifNoItem().after(check.timeout()).fail()
-                .map(response -> {
-                    try (response) {
-                        if (response.getStatus() != 200) {
-                            throw new IllegalStateException("HTTP " + response.getStatus());
-                        }
-                        return response.readEntity(String.class);
+    public static Function<MemberAddress, java.util.concurrent.CompletionStage<String>> clusterFetcher(Vertx vertx,
+            CheckSettings check, Duration connectTimeout) {
+        PatroniApi api = patroniApi(vertx, check, connectTimeout);
+        return m -> api.get(check.scheme() + "://" + m.host() + ":" + m.apiPort() + "/cluster", check.timeout())
+                .thenApply(answer -> {
+                    if (answer.status() != 200) {
+                        throw new IllegalStateException("HTTP " + answer.status());
                     }
-                }).subscribeAsCompletionStage();
+                    return answer.body();
+                });
     }
 
-    /** The REST client every member's probe shares; it needs a running Quarkus application (ArC). */
-    static PatroniApi patroniApi(CheckSettings check, Duration connectTimeout) {
-        Duration connect = min(connectTimeout, min(check.interval(), check.timeout()));
-        return QuarkusRestClientBuilder.newBuilder()
-                .baseUri(URI.create(check.scheme() + "://127.0.0.1"))
-                .connectTimeout(connect.toMillis(), TimeUnit.MILLISECONDS)
-                .readTimeout(check.timeout().toMillis(), TimeUnit.MILLISECONDS)
-                .property("microprofile.rest.client.disable.default.mapper", true)
-                .build(PatroniApi.class);
+    /**
+     * The HTTP client every member's probe shares, on Quarkus' Vert.x; its connect timeout is
+     * HAProxy's for checks, min(connect timeout, interval, check timeout).
+     */
+    static PatroniApi patroniApi(Vertx vertx, CheckSettings check, Duration connectTimeout) {
+        return new PatroniApi(vertx, min(connectTimeout, min(check.interval(), check.timeout())));
     }
 
     public static Scheduler vertxScheduler(Vertx vertx) {
@@ -108,6 +99,7 @@ public final class HealthChecks {
 
     public synchronized void stop() {
         checkers.values().forEach(MemberChecker::stop);
+        api.close();
     }
 
     private static Duration min(Duration a, Duration b) {

@@ -3,7 +3,6 @@ package io.patroxy.health;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.Closeable;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -33,8 +32,7 @@ import io.vertx.core.Vertx;
 import io.patroxy.config.CheckSettings;
 
 /**
- * A real {@link PatroniProbe} (the Quarkus REST client, built as {@link HealthChecks} builds it, so it
- * needs a running Quarkus application) driven by a {@link MemberChecker} on Vert.x timers against a
+ * A real {@link PatroniProbe} (Vert.x's HTTP client on Quarkus' Vert.x, built as {@link HealthChecks} builds it) driven by a {@link MemberChecker} on Vert.x timers against a
  * Patroni API that misbehaves. Every fault ends each check in a failure, so the member is DOWN after
  * {@code fall} failures and UP again after {@code rise} passes once the fault is gone; and faulty
  * checks leave no connection, file descriptor or thread behind.
@@ -102,7 +100,7 @@ class PatroniProbeFaultsTest {
 
     @BeforeEach
     void client() {
-        api = HealthChecks.patroniApi(CHECK, Duration.ofSeconds(1));
+        api = HealthChecks.patroniApi(vertx, CHECK, Duration.ofSeconds(1));
     }
 
     @AfterEach
@@ -111,9 +109,7 @@ class PatroniProbeFaultsTest {
         for (FaultyPatroni s : stubs) {
             s.close();
         }
-        if (api instanceof Closeable c) {
-            c.close();
-        }
+        api.close();
     }
 
     private FaultyPatroni stub() throws IOException {

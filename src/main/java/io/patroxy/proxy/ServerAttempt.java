@@ -3,6 +3,7 @@ package io.patroxy.proxy;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -15,7 +16,7 @@ import io.patroxy.config.MemberAddress;
  * same event loop, which knows its current attempt by identity and ignores any other: an abandoned
  * attempt can never act on the session.
  */
-final class ServerAttempt extends ChannelInboundHandlerAdapter {
+final class ServerAttempt extends ChannelInboundHandlerAdapter implements ChannelFutureListener {
 
     private final Handshake handshake;
     private final MemberAddress member;
@@ -36,16 +37,20 @@ final class ServerAttempt extends ChannelInboundHandlerAdapter {
     /** Connects on the client's event loop; the front end hears of the outcome. */
     void connect(Connector connector, Channel client) {
         connecting = connector.connect(client, member, this);
-        connecting.addListener((ChannelFuture f) -> {
-            if (abandoned) {
-                f.channel().close();
-            } else {
-                if (f.isSuccess()) {
-                    channel = f.channel();
-                }
-                handshake.onConnected(this, f);
+        connecting.addListener(this);
+    }
+
+    /** The connect's outcome (the attempt is its own listener: no lambda per connection). */
+    @Override
+    public void operationComplete(ChannelFuture f) {
+        if (abandoned) {
+            f.channel().close();
+        } else {
+            if (f.isSuccess()) {
+                channel = f.channel();
             }
-        });
+            handshake.onConnected(this, f);
+        }
     }
 
     Channel channel() {

@@ -65,7 +65,8 @@ bench_cluster_down() {
 
 # start_patroxy NAME PORT STATS_PORT [JVM OPTION...]: starts Patroxy in front of the benchmark
 # cluster and waits until a session is routed through it; started_ms is then the milliseconds from
-# the launch to that first routed session. The pid is in patroxy_pids[NAME], the log under BENCH_OUT.
+# the launch to that first routed session, started_cpu_ms the CPU Patroxy had used by then (the
+# steadier figure on a busy machine). The pid is in patroxy_pids[NAME], the log under BENCH_OUT.
 # Not in a command substitution: it sets these variables in the caller's shell.
 start_patroxy() {
   local name=$1 port=$2 stats=$3 t0 i
@@ -82,6 +83,7 @@ start_patroxy() {
   for ((i = 0; i < 1500; i++)); do
     if psql -h 127.0.0.1 -p "$port" -Atqc 'select 1' >/dev/null 2>&1; then
       started_ms=$((($(now_ns) - t0) / 1000000))
+      started_cpu_ms=$(($(cpu_ticks "${patroxy_pids[$name]}") * 1000 / CLK_TCK))
       return 0
     fi
     kill -0 "${patroxy_pids[$name]}" 2>/dev/null || break

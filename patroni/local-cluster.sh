@@ -19,7 +19,8 @@
 #   state.sh      leader, healthy, status, timeline (REST API)
 #   cluster.sh    up, down, add-node, switchover
 #   haproxy.sh    HAProxy beside the cluster
-#   faults.sh     kill, freeze, thaw, frozen ZooKeeper, split brain, heal-split
+#   faults.sh     kill, freeze, thaw, frozen or stopped ZooKeeper, Patroni alone, partitions,
+#                 split brain, heal-split
 #   tls.sh        the opt-in TLS cluster (CLUSTER_SSL=1): test CA, node certificates, 'cert'
 set -euo pipefail
 
@@ -80,6 +81,13 @@ Commands:
   freeze NAME | thaw NAME SIGSTOP / SIGCONT Patroni, postmaster and its children
   freeze-patroni NAME | thaw-patroni NAME  SIGSTOP / SIGCONT the Patroni process alone (pid file):
                           its REST API stops answering (checks time out), PostgreSQL keeps serving
+  kill-patroni NAME       SIGKILL of Patroni alone: its PostgreSQL goes on running, unmanaged
+  start-patroni NAME      Patroni again beside the PostgreSQL kill-patroni left running (adopts it)
+  stop-zk | start-zk      stop ZooKeeper (SIGTERM; its data kept) / start it again
+  block NAME GID          network partition: drop (nftables, output hook) every packet that
+                          sockets of group GID send to NAME's PostgreSQL and REST API ports -
+                          connects time out; table inet patroxy_cluster_<B>, installs nftables
+  unblock                 delete that table (also done by 'down')
   switchover [CANDIDATE]  patronictl switchover --force (default candidate: sync standby)
   haproxy-up | haproxy-down   HAProxy 2.6 on 127.0.0.(B-1):\$HAPROXY_PORT (stats :\$HAPROXY_STATS_PORT);
                           with HAPROXY_REPLICAS_PORT also Patroni's 'listen replicas' (/replica) there
@@ -166,6 +174,12 @@ main() {
     start) cmd_start "$@" ;;
     freeze) need_root; need_name "$cmd" "$@"; i=$(resolve_target "$1"); freeze_node "$i" ;;
     thaw) need_root; need_name "$cmd" "$@"; i=$(node_index "$1"); thaw_node "$i" ;;
+    kill-patroni) need_root; need_name "$cmd" "$@"; i=$(resolve_target "$1"); kill_patroni "$i" ;;
+    start-patroni) cmd_start_patroni "$@" ;;
+    stop-zk) cmd_stop_zk ;;
+    start-zk) cmd_start_zk ;;
+    block) cmd_block "$@" ;;
+    unblock) cmd_unblock ;;
     freeze-patroni) need_root; need_name "$cmd" "$@"; i=$(node_index "$1"); freeze_patroni "$i" ;;
     thaw-patroni) need_root; need_name "$cmd" "$@"; i=$(node_index "$1"); thaw_patroni "$i" ;;
     switchover) cmd_switchover "$@" ;;

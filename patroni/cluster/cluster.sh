@@ -79,6 +79,7 @@ cmd_down() {
   need_root
   local keep=0 a
   for a in "$@"; do case $a in --keep) keep=1 ;; *) die "down: unknown option $a" ;; esac; done
+  cmd_unblock   # a partition of this cluster's (nftables table) goes with it
   if [[ ! -f $BASE/cluster.env ]]; then
     [[ -e $BASE ]] && ((keep == 0)) && [[ -z $(ls -A "$BASE" 2>/dev/null) ]] && rmdir "$BASE"
     log "nothing to stop in $BASE"; return 0

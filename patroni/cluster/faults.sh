@@ -218,3 +218,75 @@ rejoin() { # rejoin i TIMELINE: start node i and wait until it is a replica on T
   log "heal-split: [6] $name replica on timeline $ktl after $(secs_since "$t") s"
 }
 cluster_scope() { sed -n 's/^scope: *//p' "$BASE/patroni.yml" | head -n1; }
+
+# ---------------------------------------------------------------- Patroni alone, ZooKeeper, partitions
+
+# Patroni alone gets SIGKILL; its PostgreSQL goes on running, without anyone to demote it (a
+# primary stays a primary: its commits hang in synchronous replication once its standby is gone).
+kill_patroni() {
+  local i=$1 name p; name=$(node_name "$i")
+  p=$(patroni_pid "$i") || die "$name: Patroni is not running"
+  kill -KILL "$p" 2>/dev/null || true
+  wait_gone 10 "$p" || die "$name: Patroni pid $p survived SIGKILL"
+  local f; f=$(node_dir "$i")/frozen.pids
+  [[ ! -f $f ]] || { grep -vx "$p" "$f" >"$f.tmp" || true; mv "$f.tmp" "$f"; }
+  log "$name: Patroni killed (SIGKILL pid $p; PostgreSQL $(postmaster_pid "$i" >/dev/null && echo 'left running' || echo 'not running'))"
+}
+
+# start-patroni NAME: Patroni again beside the PostgreSQL it left running (kill-patroni); it adopts
+# the running postmaster (and demotes it when another member holds the leader key).
+cmd_start_patroni() {
+  need_root
+  [[ $# -ge 1 ]] || die "start-patroni: NAME required"
+  local i t0=$SECONDS role; i=$(node_index "$1")
+  zk_pid >/dev/null || start_zookeeper
+  ADOPT_POSTMASTER=1 start_node "$i"
+  role=$(wait_running "$i")
+  log "$(node_name "$i") running as $role after $((SECONDS - t0)) s (Patroni restarted beside its PostgreSQL)"
+}
+
+cmd_stop_zk() {
+  need_root
+  node_count >/dev/null
+  zk_pid >/dev/null || die "ZooKeeper is not running"
+  stop_zookeeper
+  log "ZooKeeper stopped (its data kept in $BASE/zookeeper)"
+}
+cmd_start_zk() { need_root; node_count >/dev/null; start_zookeeper; log "ZooKeeper answering"; }
+
+# A network partition between the local processes of one group (GID: their sockets' group) and a
+# member: every packet they send to the member's PostgreSQL and REST API ports is dropped on the
+# output hook, so connects time out and established connections stall (nothing is refused). The
+# cluster's members and everything else still reach it. One nftables table of this cluster's own,
+# inet patroxy_cluster_<B>; 'unblock' and 'down' delete it.
+NFT_TABLE() { echo "patroxy_cluster_$ADDR_BASE"; }
+need_nft() {
+  command -v nft >/dev/null || PACKAGES=(nftables) install_packages
+  command -v nft >/dev/null || die "nft (Debian's nftables) is missing and could not be installed"
+  nft list tables >/dev/null || die "nft cannot list tables (no nf_tables in this kernel, or not root)"
+}
+cmd_block() { # block NAME GID
+  need_root
+  [[ $# -ge 2 ]] || die "block: NAME GID required"
+  is_uint "$2" || die "block: GID must be a number (got '$2')"
+  local i ip t; i=$(node_index "$1"); ip=$(node_ip "$i"); t=$(NFT_TABLE)
+  need_nft
+  nft -f - <<NFT || die "nft: cannot add the drop rule"
+table inet $t {
+  chain output {
+    type filter hook output priority filter; policy accept;
+  }
+}
+add rule inet $t output ip daddr $ip tcp dport { $PG_PORT, $API_PORT } meta skgid $2 counter drop comment "partition $1 gid $2"
+NFT
+  log "$1: packets from gid $2 to $ip:{$PG_PORT,$API_PORT} dropped (nft table inet $t)"
+}
+cmd_unblock() {
+  need_root
+  local t; t=$(NFT_TABLE)
+  command -v nft >/dev/null || return 0
+  if nft list table inet "$t" >/dev/null 2>&1; then
+    log "partition healed: $(nft list table inet "$t" | grep -o 'counter packets [0-9]*' | tr '\n' ' ')dropped; table inet $t deleted"
+    nft delete table inet "$t"
+  fi
+}

@@ -3,7 +3,7 @@
 # Debian 13's Patroni 4 unpacked beside them.
 
 PACKAGES=(postgresql-15 postgresql-client-15 patroni zookeeper python3-kazoo python3-psycopg2
-          python3-yaml haproxy curl jq procps util-linux openssl)
+          python3-yaml haproxy curl jq procps util-linux openssl nftables)
 # What Patroni 4 imports, from Debian 12 (Debian 12's patroni package depends on them too).
 PATRONI4_PYTHON_PACKAGES=(python3-click python3-dateutil python3-prettytable python3-psutil
                           python3-urllib3 python3-cdiff)

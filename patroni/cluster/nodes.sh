@@ -51,8 +51,13 @@ check_node_ports() { # check_node_ports i: dies when node i's PostgreSQL or REST
 start_node() { # start_node i (does not wait)
   local i=$1 d name; d=$(node_dir "$i"); name=$(node_name "$i")
   if patroni_pid "$i" >/dev/null; then log "$name: Patroni already running"; return 0; fi
-  if postmaster_pid "$i" >/dev/null; then die "$name: a postmaster is still running without Patroni (run '$PROG stop $name' first)"; fi
-  check_node_ports "$i"
+  if postmaster_pid "$i" >/dev/null; then
+    # start-patroni (ADOPT_POSTMASTER=1): Patroni adopts the PostgreSQL a kill-patroni left running
+    [[ ${ADOPT_POSTMASTER:-0} == 1 ]] || die "$name: a postmaster is still running without Patroni (run '$PROG stop $name' first)"
+    ! port_busy "$(node_ip "$i")" "$API_PORT" || die "$name: $(node_ip "$i"):$API_PORT is already in use"
+  else
+    check_node_ports "$i"
+  fi
   mkdir -p "$d"; chown postgres:postgres "$d"; chmod 700 "$d"
   node_env "$i" >"$d/patroni.env"; chmod 600 "$d/patroni.env"
   [[ -f $d/patroni.yml ]] || gen_patroni_yml "$d/patroni.yml" "$i"

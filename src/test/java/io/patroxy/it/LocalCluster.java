@@ -39,6 +39,9 @@ final class LocalCluster implements AutoCloseable {
     /** Which Patroni runs the nodes: "3" (Debian 12's 3.0.2) or "4" (Debian 13's 4.0.x). */
     static final String PATRONI_MAJOR = System.getProperty("patroxy.it.patroni", "3");
 
+    /** Patroni's ttl on this cluster: how long a leader key outlives its holder's silence. */
+    static final Duration TTL = Duration.ofSeconds("4".equals(PATRONI_MAJOR) ? 20 : 10);
+
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -60,7 +63,7 @@ final class LocalCluster implements AutoCloseable {
             "CLUSTER_SSL", ssl ? "1" : "0",
             "CLUSTER_ADDR_BASE", String.valueOf(ADDR_BASE),
             "PATRONI_MAJOR", PATRONI_MAJOR,
-            "CLUSTER_TTL", "4".equals(PATRONI_MAJOR) ? "20" : "10",
+            "CLUSTER_TTL", String.valueOf(TTL.toSeconds()),
             "CLUSTER_LOOP_WAIT", "2",
             "CLUSTER_RETRY_TIMEOUT", "4",
             "HAPROXY_PORT", "5433",
@@ -250,6 +253,33 @@ final class LocalCluster implements AutoCloseable {
 
     void thawPatroni(String member) {
         run(Duration.ofSeconds(30), "thaw-patroni", member);
+    }
+
+    /** SIGKILL of the member's Patroni alone: its PostgreSQL goes on running, unmanaged. */
+    void killPatroni(String member) {
+        run(Duration.ofSeconds(30), "kill-patroni", member);
+    }
+
+    /** Patroni again beside the PostgreSQL {@link #killPatroni} left running (it adopts it). */
+    void startPatroni(String member) {
+        run(Duration.ofMinutes(3), "start-patroni", member);
+    }
+
+    void stopZookeeper() {
+        run(Duration.ofSeconds(40), "stop-zk");
+    }
+
+    void startZookeeper() {
+        run(Duration.ofSeconds(40), "start-zk");
+    }
+
+    /** A partition: packets that sockets of group {@code gid} send to the member's PostgreSQL and REST API are dropped. */
+    void block(String member, int gid) {
+        run(Duration.ofMinutes(2), "block", member, String.valueOf(gid)); // may install nftables first
+    }
+
+    void unblock() {
+        run(Duration.ofSeconds(30), "unblock");
     }
 
     String switchover() {

@@ -28,6 +28,11 @@ final class PatroxyProcess implements AutoCloseable {
 
     /** Listening (and its stats) on {@code host}: a test's own loopback address keeps it apart from other runs. */
     PatroxyProcess(String host, int port, int statsPort, Map<String, String> env) {
+        this(host, port, statsPort, env, List.of());
+    }
+
+    /** @param launcher a command that runs the JVM (e.g. {@code setpriv --regid=N --clear-groups}), or none */
+    PatroxyProcess(String host, int port, int statsPort, Map<String, String> env, List<String> launcher) {
         this.host = host;
         if (!Files.isRegularFile(JAR)) {
             throw new IllegalStateException("missing " + JAR + ": the real-cluster tests run after './mvnw package'");
@@ -35,8 +40,9 @@ final class PatroxyProcess implements AutoCloseable {
         this.port = port;
         this.statsPort = statsPort;
         this.log = Path.of("target", "patroxy-it-" + port + ".log").toAbsolutePath();
-        ProcessBuilder pb = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-jar", JAR.toString()))
+        List<String> command = new java.util.ArrayList<>(launcher);
+        command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-jar", JAR.toString()));
+        ProcessBuilder pb = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         pb.environment().put("PATROXY_LISTEN_HOST", host);
@@ -66,6 +72,15 @@ final class PatroxyProcess implements AutoCloseable {
 
     String jdbcUrl() {
         return "jdbc:postgresql://" + host + ":" + port + "/postgres";
+    }
+
+    /** The stats CSV ({@code /;csv}), HAProxy's format. */
+    String statsCsvUrl() {
+        return "http://" + host + ":" + statsPort + "/;csv";
+    }
+
+    long pid() {
+        return process.pid(); // the JVM's own: a launcher such as setpriv execs it
     }
 
     String logText() throws IOException {

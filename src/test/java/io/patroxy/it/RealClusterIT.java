@@ -40,7 +40,9 @@ class RealClusterIT {
 
     static final int PATROXY_PORT = 6432;
     static final int STATS_PORT = 7100;
-    static final String HAPROXY_URL = "jdbc:postgresql://127.0.0.1:5433/postgres";
+    /** HAProxy binds the cluster's own address, 127.0.0.(B-1) ({@link LocalCluster#ADDR_BASE}). */
+    static final String HAPROXY_HOST = "127.0.0." + (LocalCluster.ADDR_BASE - 1);
+    static final String HAPROXY_URL = "jdbc:postgresql://" + HAPROXY_HOST + ":5433/postgres";
     static final double CHECK_INTERVAL_S = 3.0;
     /**
      * How long the newer primary's Patroni stays frozen in the split brain, with the check settings
@@ -340,7 +342,7 @@ class RealClusterIT {
                     .isInstanceOf(SQLException.class);
             // for a fair comparison, let HAProxy see both members UP too (rise 2 at inter 3s)
             await("HAProxy marks both primaries UP").atMost(Duration.ofSeconds(30)).ignoreExceptions()
-                    .until(() -> get("http://127.0.0.1:7001/;csv").lines()
+                    .until(() -> get("http://" + HAPROXY_HOST + ":7001/;csv").lines()
                             .filter(l -> l.startsWith("postgres,postgresql") && l.contains(",UP,")).count() == 2);
             Map<String, Integer> viaPatroxy = new java.util.TreeMap<>();
             Map<String, Integer> viaHaproxy = new java.util.TreeMap<>();

@@ -81,14 +81,19 @@ final class SessionSampler implements AutoCloseable {
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(statsCsv).timeout(Duration.ofSeconds(2)).build(),
                     HttpResponse.BodyHandlers.ofString());
-            List<String> header = List.of(r.body().lines().findFirst().orElseThrow().substring(2).split(","));
-            int svname = header.indexOf("svname");
-            int status = header.indexOf("status");
-            return r.body().lines().skip(1).map(l -> l.split(",", -1)).filter(row -> row[svname].equals(watched))
-                    .map(row -> row[status]).findFirst().orElse("(not listed)");
+            return csvCell(r.body(), watched, "status");
         } catch (Exception e) {
             return "(stats: " + e.getClass().getSimpleName() + ")";
         }
+    }
+
+    /** A member's cell of Patroxy's stats CSV ({@code /;csv}), e.g. its {@code status} or {@code scur}; "(not listed)" when it has no row. */
+    static String csvCell(String csv, String member, String column) {
+        List<String> header = List.of(csv.lines().findFirst().orElseThrow().substring(2).split(","));
+        int svname = header.indexOf("svname");
+        int cell = header.indexOf(column);
+        return csv.lines().skip(1).map(l -> l.split(",", -1)).filter(row -> row[svname].equals(member))
+                .map(row -> row[cell]).findFirst().orElse("(not listed)");
     }
 
     List<Sample> between(double fromSeconds, double toSeconds) {

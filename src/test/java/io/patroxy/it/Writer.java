@@ -15,12 +15,26 @@ import java.util.concurrent.TimeUnit;
  */
 final class Writer implements AutoCloseable {
 
-    record Ack(long id, long atNanos) {
+    /**
+     * @param address, timeline where the write was acknowledged: the server's address and timeline as the
+     *        INSERT returned them (a stamped table, {@link #STAMPED_COLUMNS}), else null and 0
+     */
+    record Ack(long id, long atNanos, String address, int timeline) {
     }
 
+    /**
+     * The columns of a stamped table: each row records the server that wrote it (its address and
+     * timeline, as a primary's current WAL file names it), and the INSERT returns them, so the
+     * client knows who acknowledged each write and a row can be matched against that later.
+     */
+    static final String STAMPED_COLUMNS = "id bigint PRIMARY KEY, addr inet DEFAULT inet_server_addr(), "
+            + "tli int DEFAULT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int, "
+            + "at timestamptz DEFAULT clock_timestamp()";
+
     private final String url;
-    private final String table;
+    final String table;
     private final boolean newConnectionEachWrite;
+    private final boolean stamped;
     private static final String ADMIN_SHUTDOWN = "57P01";
     /** Failed connection attempts: the client never got a session (refused, timed out, cut off by the proxy). */
     final List<String> connectFailures = new CopyOnWriteArrayList<>();
@@ -40,9 +54,15 @@ final class Writer implements AutoCloseable {
 
     /** @param newConnectionEachWrite open a new connection for every write, as a web app without a pool */
     Writer(String url, String table, boolean newConnectionEachWrite) {
+        this(url, table, newConnectionEachWrite, false);
+    }
+
+    /** @param stamped the table has {@link #STAMPED_COLUMNS}: each ack records the server's address and timeline */
+    Writer(String url, String table, boolean newConnectionEachWrite, boolean stamped) {
         this.url = url;
         this.table = table;
         this.newConnectionEachWrite = newConnectionEachWrite;
+        this.stamped = stamped;
         this.thread = new Thread(this::loop, "writer-" + table);
         thread.setDaemon(true);
         thread.start();
@@ -79,11 +99,22 @@ final class Writer implements AutoCloseable {
                         throw e;
                     }
                 }
-                try (PreparedStatement st = c.prepareStatement("INSERT INTO " + table + "(id) VALUES (?)")) {
+                String address = null;
+                int timeline = 0;
+                try (PreparedStatement st = c.prepareStatement("INSERT INTO " + table + "(id) VALUES (?)"
+                        + (stamped ? " RETURNING host(addr), tli" : ""))) {
                     st.setLong(1, next);
-                    st.executeUpdate(); // autocommit: acknowledged once this returns
+                    if (stamped) {
+                        try (java.sql.ResultSet rs = st.executeQuery()) { // autocommit: acknowledged once this returns
+                            rs.next();
+                            address = rs.getString(1);
+                            timeline = rs.getInt(2);
+                        }
+                    } else {
+                        st.executeUpdate(); // autocommit: acknowledged once this returns
+                    }
                 }
-                acks.add(new Ack(next, System.nanoTime()));
+                acks.add(new Ack(next, System.nanoTime(), address, timeline));
                 next++;
                 if (newConnectionEachWrite) {
                     close(c);

@@ -14,10 +14,12 @@ import java.util.List;
  *        leader while it was not the leader (its stats CSV, {@code scur})
  * @param serverSessions the same from the old leader's own {@code pg_stat_activity}
  * @param duration from the cycle's start until the cluster was healthy and every client back
+ * @param injection how long the fault's command took; the session times count from its end
  */
 record CycleResult(int number, Fault fault, String old, String leader, double gap, double toFirstWrite, int acks, int lost,
         int late, double patroxySessions, double serverSessions, boolean serverSessionsMeasured, int connectFailures,
-        int statementFailures, int readErrors, long readsInRecovery, double duration, String oldStatus, String error) {
+        int statementFailures, int readErrors, long readsInRecovery, double duration, double injection, String oldStatus,
+        String error) {
 
     static final double BOUND = FaultCycle.SESSION_BOUND.toSeconds();
 
@@ -27,16 +29,16 @@ record CycleResult(int number, Fault fault, String old, String leader, double ga
     }
 
     static String header() {
-        return String.format("FAULTLOOP %3s %-14s %-25s %7s %9s %6s %4s %4s %8s %8s %5s %5s %5s %6s %6s  %s", "#", "fault",
+        return String.format("FAULTLOOP %3s %-14s %-25s %7s %9s %6s %4s %4s %8s %8s %5s %5s %5s %5s %6s %6s  %s", "#", "fault",
                 "leader", "gap s", "200>wr s", "acks", "lost", "late", "px ses s", "pg ses s", "conn", "stmt", "read",
-                "len s", "result", "Patroxy's status of the old leader (s since the fault)");
+                "inj s", "len s", "result", "Patroxy's status of the old leader (s since the fault)");
     }
 
     String row() {
-        return String.format("FAULTLOOP %3d %-14s %-25s %7.2f %9s %6d %4d %4d %8.1f %8s %5d %5d %5d %6.1f %6s  %s%s", number,
+        return String.format("FAULTLOOP %3d %-14s %-25s %7.2f %9s %6d %4d %4d %8.1f %8s %5d %5d %5d %5.1f %6.1f %6s  %s%s", number,
                 fault.name().toLowerCase(), old + (leader.equals(old) ? "" : " -> " + leader), gap, seconds(toFirstWrite), acks,
                 lost, late, patroxySessions, serverSessionsMeasured ? String.format("%.1f", serverSessions) : "n/a",
-                connectFailures, statementFailures, readErrors, duration, held() ? "ok" : "FAILED", oldStatus,
+                connectFailures, statementFailures, readErrors, injection, duration, held() ? "ok" : "FAILED", oldStatus,
                 error == null ? "" : "  ERROR " + error);
     }
 

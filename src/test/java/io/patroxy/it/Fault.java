@@ -89,7 +89,7 @@ enum Fault {
         @Override
         void settle(FaultCycle c) {
             c.awaitPatroxyDropped(); // the leader cannot keep its key: it demotes, /primary 503
-            c.holdUntil(c.injectedAt + LocalCluster.TTL.plusSeconds(5).toNanos()); // the fault's length, not a wait on a condition
+            c.holdUntil(c.faultAt + LocalCluster.TTL.plusSeconds(5).toNanos()); // the fault's length, not a wait on a condition
         }
 
         @Override
@@ -107,7 +107,7 @@ enum Fault {
         @Override
         void settle(FaultCycle c) {
             c.awaitPatroxyDropped();
-            c.holdUntil(c.injectedAt + FaultCycle.SESSION_BOUND.plus(Duration.ofSeconds(2)).toNanos());
+            c.holdUntil(c.faultAt + FaultCycle.SESSION_BOUND.plus(Duration.ofSeconds(2)).toNanos());
         }
 
         @Override

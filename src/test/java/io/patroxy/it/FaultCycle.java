@@ -44,7 +44,9 @@ final class FaultCycle {
     private final Reader reader;
     private final CycleWatch watch;
     final long startedAt = System.nanoTime();
+    /** When the fault's command began, and when it returned (the fault in effect: the times of the checks count from here). */
     long injectedAt;
+    long faultAt;
     private long undoneAt;
     private long healthyAt;
     private String error;
@@ -66,12 +68,16 @@ final class FaultCycle {
         Counts before = c.counts();
         try {
             c.awaitClientsOn(c.old, c.startedAt, "before the fault");
-            c.injectedAt = System.nanoTime(); // before the command: every bound is measured from the fault's start
+            c.injectedAt = System.nanoTime();
             try {
                 fault.inject(c);
+                // after the command: it takes a few seconds on a loaded machine (a clean stop or a switchover
+                // many more), and the old leader serves until the fault is done
+                c.faultAt = System.nanoTime();
                 fault.settle(c);
             } catch (RuntimeException e) {
                 c.error = fault + ": " + e.getMessage();
+                c.faultAt = c.faultAt == 0 ? System.nanoTime() : c.faultAt;
             } finally {
                 c.undoneAt = System.nanoTime();
                 fault.undo(c);
@@ -142,7 +148,7 @@ final class FaultCycle {
         // the new leader's first /primary 200: of another member, or of the old one again after it had stepped down
         OptionalLong first200 = watch.first200(leader, injectedAt);
         if (!failover) {
-            OptionalLong steppedDown = watch.firstNot200(old, injectedAt);
+            OptionalLong steppedDown = watch.firstNot200(old, faultAt);
             first200 = steppedDown.isPresent() ? watch.first200(old, steppedDown.getAsLong()) : OptionalLong.empty();
         }
         long newLeaderAt = first200.orElse(Long.MAX_VALUE);
@@ -175,20 +181,25 @@ final class FaultCycle {
 
         // while the old leader is not the leader: until the end of the cycle, or until the fault was undone if it leads again
         long windowEnd = failover ? healthyAt : undoneAt;
-        double patroxySessions = since(watch.patroxySessionsLastSeen(injectedAt, windowEnd));
-        double serverSessions = fault.serverSideSessionsMeaningful() ? since(watch.backendsLastSeen(injectedAt, windowEnd)) : Double.NaN;
+        double patroxySessions = since(watch.patroxySessionsLastSeen(faultAt, windowEnd));
+        double serverSessions = fault.serverSideSessionsMeaningful() ? since(watch.backendsLastSeen(faultAt, windowEnd)) : Double.NaN;
         Counts after = counts();
         return new CycleResult(number, fault, old, leader, gap,
                 firstRouted == Long.MAX_VALUE ? Double.NaN : (firstRouted - newLeaderAt) / 1e9, acks, lost, late,
                 patroxySessions, serverSessions, fault.serverSideSessionsMeaningful(),
                 after.connectFailures() - before.connectFailures(), after.statementFailures() - before.statementFailures(),
                 after.readErrors() - before.readErrors(), readsInRecovery, (healthyAt - startedAt) / 1e9,
-                watch.statusChanges(injectedAt), error);
+                (faultAt - injectedAt) / 1e9, watch.statusChanges(faultAt), error);
     }
 
     /** Seconds from the fault to the last sample that saw a session; 0 when none was seen. */
     private double since(OptionalLong lastSeen) {
-        return lastSeen.isPresent() ? (lastSeen.getAsLong() - injectedAt) / 1e9 : 0;
+        return lastSeen.isPresent() ? (lastSeen.getAsLong() - faultAt) / 1e9 : 0;
+    }
+
+    /** The acks whose row is missing from {@code stored} (id -> "address/timeline"), or stored with another address or timeline. */
+    static List<Writer.Ack> notStored(List<Writer.Ack> acks, Map<Long, String> stored) {
+        return acks.stream().filter(a -> !(a.address() + "/" + a.timeline()).equals(stored.get(a.id()))).toList();
     }
 
     /**
@@ -207,8 +218,8 @@ final class FaultCycle {
                         stored.put(rs.getLong(1), rs.getString(2) + "/" + rs.getInt(3));
                     }
                 }
-                for (Writer.Ack a : List.copyOf(w.acks)) {
-                    if (!(a.address() + "/" + a.timeline()).equals(stored.get(a.id())) && lostSoFar.add(w.table + ":" + a.id())) {
+                for (Writer.Ack a : notStored(List.copyOf(w.acks), stored)) {
+                    if (lostSoFar.add(w.table + ":" + a.id())) {
                         found++;
                         System.out.printf("FAULTLOOP LOST %s id %d acknowledged by %s on timeline %d at cycle %d; on %s: %s%n", w.table,
                                 a.id(), a.address(), a.timeline(), number, leader, stored.get(a.id()));

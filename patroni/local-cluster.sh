@@ -83,6 +83,7 @@ Commands:
                           its REST API stops answering (checks time out), PostgreSQL keeps serving
   kill-patroni NAME       SIGKILL of Patroni alone: its PostgreSQL goes on running, unmanaged
   start-patroni NAME      Patroni again beside the PostgreSQL kill-patroni left running (adopts it)
+  reinit NAME             patronictl reinit: clone a member that does not come back from the leader
   stop-zk | start-zk      stop ZooKeeper (SIGTERM; its data kept) / start it again
   block NAME GID          network partition: drop (nftables, output hook) every packet that
                           sockets of group GID send to NAME's PostgreSQL and REST API ports -
@@ -176,6 +177,7 @@ main() {
     thaw) need_root; need_name "$cmd" "$@"; i=$(node_index "$1"); thaw_node "$i" ;;
     kill-patroni) need_root; need_name "$cmd" "$@"; i=$(resolve_target "$1"); kill_patroni "$i" ;;
     start-patroni) cmd_start_patroni "$@" ;;
+    reinit) cmd_reinit "$@" ;;
     stop-zk) cmd_stop_zk ;;
     start-zk) cmd_start_zk ;;
     block) cmd_block "$@" ;;

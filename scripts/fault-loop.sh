@@ -49,6 +49,13 @@ cleanup() {
   for p in $(ss -ltnpH "src 127.0.0.$((ADDR_BASE - 1)):6440" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
     if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "$PWD/target/quarkus-app/quarkus-run.jar"; then kill -KILL "$p" || true; fi
   done
+  # Patroni's and ZooKeeper's logs are kept beside the table, then the cluster goes (and the partition's table with it)
+  if [[ -d $CLUSTER_DIR ]]; then
+    mkdir -p "$LOG.cluster"
+    for p in "$CLUSTER_DIR"/postgresql*/patroni.log "$CLUSTER_DIR"/zookeeper/zookeeper.log; do
+      [[ -f $p ]] && cp "$p" "$LOG.cluster/$(basename "$(dirname "$p")").log"
+    done
+  fi
   PATROXY_CLUSTER_DIR=$CLUSTER_DIR CLUSTER_ADDR_BASE=$ADDR_BASE patroni/local-cluster.sh down >/dev/null 2>&1 || true
   exit "$rc"
 }
@@ -68,5 +75,5 @@ mvn_pid=""
 awk '/^FAULTLOOP +# /{ buf = "" } /^FAULTLOOP/{ buf = buf $0 "\n" } /^FIGURES fault loop:/{ tot = $0 } END { printf "%s%s\n", buf, tot }' \
   "$LOG" >"$OUT/table.txt"
 echo; cat "$OUT/table.txt"
-((rc == 0)) || die "the fault loop failed (exit $rc); see $LOG and target/failsafe-reports"
+((rc == 0)) || die "the fault loop failed (exit $rc); see $LOG, the cluster's logs in $LOG.cluster/ and target/failsafe-reports"
 echo "fault-loop.sh: passed; table in $OUT/table.txt"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test of Patroxy, installing what they need on a fresh Debian machine (as root):
-#   1. Debian packages: PostgreSQL 15, Patroni 3.0.2, ZooKeeper 3.8, HAProxy 2.6, and Debian 13's
+#   1. Debian packages: PostgreSQL 15, Patroni 3.0.2, ZooKeeper 3.8, HAProxy 2.6, nftables, and Debian 13's
 #      Patroni 4.0.x unpacked into /opt/patroni4 (PATRONI_MAJOR=4 patroni/local-cluster.sh install),
 #      a JDK 17 and Chromium (the stats page's browser test);
 #   2. static checks of the Docker, Compose, systemd, Prometheus and Kubernetes files (scripts/static-checks.sh);
 #   3. ./mvnw -B verify: unit and Quarkus tests, then the packaged jar against a real local
-#      Patroni 3 cluster (failover, switchover, rejoin, hung leader, split brain) beside HAProxy, then
+#      Patroni 3 cluster (failover, switchover, rejoin, hung leader, split brain) beside HAProxy, three
+#      faults in a row under continuous clients (FaultLoopIT; scripts/fault-loop.sh runs 20), then
 #      the scenarios where Patroni's own behaviour matters again on Patroni 4 (docs/testing.md).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

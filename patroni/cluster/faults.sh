@@ -290,3 +290,20 @@ cmd_unblock() {
     nft delete table inet "$t"
   fi
 }
+
+# reinit NAME: a member that does not come back by itself (e.g. Patroni shows "start failed"
+# after a crash) is cloned again from the leader: patronictl reinit, then wait until it streams.
+cmd_reinit() {
+  need_root
+  [[ $# -ge 1 ]] || die "reinit: NAME required"
+  local i name t0=$SECONDS deadline; i=$(node_index "$1"); name=$(node_name "$i")
+  patroni_pid "$i" >/dev/null || start_node "$i"
+  log "$name: patronictl reinit"
+  PATRONICTL_TIMEOUT=$UP_TIMEOUT patronictl_run reinit "$(cluster_scope)" "$name" --force --wait >&2 || die "patronictl reinit $name failed"
+  deadline=$((SECONDS + UP_TIMEOUT))
+  until [[ $(http_code "$(api "$i" /replica)") == 200 ]]; do
+    ((SECONDS < deadline)) || die "$name not a running replica after reinit"
+    sleep 0.5
+  done
+  log "$name: reinitialised, a running replica after $((SECONDS - t0)) s"
+}

@@ -23,7 +23,7 @@ enum Fault {
 
         @Override
         void undo(FaultCycle c) {
-            c.cluster.start(c.old);
+            c.rejoin(() -> c.cluster.start(c.old));
         }
     },
 
@@ -41,7 +41,7 @@ enum Fault {
 
         @Override
         void undo(FaultCycle c) {
-            c.cluster.thaw(c.old);
+            c.rejoin(() -> c.cluster.thaw(c.old));
         }
     },
 
@@ -58,7 +58,7 @@ enum Fault {
 
         @Override
         void undo(FaultCycle c) {
-            c.cluster.start(c.old);
+            c.rejoin(() -> c.cluster.start(c.old));
         }
     },
 
@@ -76,7 +76,7 @@ enum Fault {
 
         @Override
         void undo(FaultCycle c) {
-            c.cluster.startPatroni(c.old); // it adopts its PostgreSQL and demotes it
+            c.rejoin(() -> c.cluster.startPatroni(c.old)); // it adopts its PostgreSQL and demotes it
         }
     },
 

@@ -50,6 +50,8 @@ final class FaultCycle {
     private long undoneAt;
     private long healthyAt;
     private String error;
+    /** What the cycle needed beyond the fault and its undoing (e.g. a reinit), or null. */
+    private String note;
 
     private FaultCycle(int number, Fault fault, LocalCluster cluster, List<Writer> writers, Reader reader, String statsCsv) {
         this.number = number;
@@ -107,6 +109,23 @@ final class FaultCycle {
                     return SessionSampler.csvCell(csv, old, "status").startsWith("DOWN")
                             && "0".equals(SessionSampler.csvCell(csv, old, "scur"));
                 });
+    }
+
+    /**
+     * Brings the old leader back ({@code start}); when Patroni cannot (a crash recovery or a rewind that
+     * fails, "start failed"), it is cloned again from the leader, and the cycle says so: Patroni's
+     * recovery, not Patroxy's, and the loop goes on.
+     */
+    void rejoin(Runnable start) {
+        try {
+            start.run();
+            cluster.waitHealthy();
+        } catch (RuntimeException e) {
+            System.out.println("FAULTLOOP cycle " + number + ": " + old + " did not rejoin by itself (" + e.getMessage()
+                    + "); patronictl reinit\n" + cluster.status());
+            note = "reinit";
+            cluster.reinit(old);
+        }
     }
 
     /** The fault lasts until then: a deliberate duration, not a condition. */
@@ -189,7 +208,7 @@ final class FaultCycle {
                 patroxySessions, serverSessions, fault.serverSideSessionsMeaningful(),
                 after.connectFailures() - before.connectFailures(), after.statementFailures() - before.statementFailures(),
                 after.readErrors() - before.readErrors(), readsInRecovery, (healthyAt - startedAt) / 1e9,
-                (faultAt - injectedAt) / 1e9, watch.statusChanges(faultAt), error);
+                (faultAt - injectedAt) / 1e9, (note == null ? "" : "[" + note + "] ") + watch.statusChanges(faultAt), error);
     }
 
     /** Seconds from the fault to the last sample that saw a session; 0 when none was seen. */

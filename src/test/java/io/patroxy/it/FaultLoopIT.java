@@ -23,14 +23,15 @@ import org.junit.jupiter.api.Test;
  * the totals are printed (lines {@code FAULTLOOP}, {@code FIGURES}).
  *
  * <p>{@code -Dpatroxy.faults.cycles=N} (3) cycles through {@code -Dpatroxy.faults=kill,partition,...}
- * (in CI: {@code kill,partition,switchover}; {@code all}: every {@link Fault} in turn);
+ * (in CI: {@code patroni-crash,partition,switchover}, three that need no crash recovery nor rewind; {@code all}:
+ * every {@link Fault} in turn);
  * {@code scripts/fault-loop.sh} runs 20 of all. Patroxy runs with the group
  * {@link FaultCycle#PATROXY_GID}, so that a partition drops only what Patroxy sends.
  */
 class FaultLoopIT {
 
     static final int CYCLES = Integer.getInteger("patroxy.faults.cycles", 3);
-    static final List<Fault> FAULTS = faults(System.getProperty("patroxy.faults", "kill,partition,switchover"));
+    static final List<Fault> FAULTS = faults(System.getProperty("patroxy.faults", "patroni-crash,partition,switchover"));
     /** Patroxy listens on the cluster's own address, 127.0.0.(B-1): loops of several clusters run side by side. */
     static final String HOST = "127.0.0." + (LocalCluster.ADDR_BASE - 1);
     static final int PORT = 6440;

@@ -265,6 +265,11 @@ final class LocalCluster implements AutoCloseable {
         run(Duration.ofMinutes(3), "start-patroni", member);
     }
 
+    /** Clones a member that does not come back by itself again from the leader (patronictl reinit). */
+    void reinit(String member) {
+        run(Duration.ofMinutes(5), "reinit", member);
+    }
+
     void stopZookeeper() {
         run(Duration.ofSeconds(40), "stop-zk");
     }

@@ -10,10 +10,12 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
@@ -24,8 +26,12 @@ import java.util.concurrent.TimeUnit;
  * What one fault cycle looks like from outside, sampled on its own threads from before the fault
  * until the cluster is healthy again: each member's {@code /primary} (every 100 ms), how
  * Patroxy's stats CSV shows the member that was the leader (status and {@code scur}, its sessions
- * there, every 250 ms), and the client sessions ({@code application_name} of {@link Writer}) that
- * member's PostgreSQL itself still has ({@code pg_stat_activity}, every 500 ms, when it answers).
+ * there, every 250 ms), and every 500 ms: Patroxy's ESTABLISHED connections to that member's
+ * PostgreSQL as the kernel shows them ({@link PatroxySockets}), and the client sessions
+ * ({@code application_name} of {@link Writer}) the member's PostgreSQL itself has
+ * ({@code pg_stat_activity}, when it answers) — relayed (their client port is one of Patroxy's
+ * open connections) or orphaned (Patroxy closed it, PostgreSQL has not noticed yet: a thawed
+ * backend that goes on with the query it had read, or one whose FIN a partition dropped).
  */
 final class CycleWatch implements AutoCloseable {
 
@@ -33,8 +39,12 @@ final class CycleWatch implements AutoCloseable {
     record PatroxySample(long atNanos, String status, int sessions) {
     }
 
-    /** @param backends client sessions in the member's pg_stat_activity; -1 when it did not answer */
-    record BackendSample(long atNanos, int backends) {
+    /**
+     * @param connections Patroxy's ESTABLISHED connections to the member's PostgreSQL
+     * @param relayed client sessions in the member's pg_stat_activity on one of those connections; -1: it did not answer
+     * @param orphans client sessions there on a connection Patroxy no longer holds; -1: it did not answer
+     */
+    record BackendSample(long atNanos, int connections, int relayed, int orphans) {
     }
 
     record PrimarySample(long atNanos, boolean is200) {
@@ -45,13 +55,15 @@ final class CycleWatch implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final URI statsCsv;
     private final String old;
+    private final long patroxyPid;
     private final ScheduledExecutorService threads;
     final List<PatroxySample> patroxy = new CopyOnWriteArrayList<>();
     final List<BackendSample> backends = new CopyOnWriteArrayList<>();
     final Map<String, List<PrimarySample>> primary = new ConcurrentHashMap<>();
 
-    CycleWatch(String statsCsv, String old, List<String> members) {
+    CycleWatch(String statsCsv, long patroxyPid, String old, List<String> members) {
         this.statsCsv = URI.create(statsCsv);
+        this.patroxyPid = patroxyPid;
         this.old = old;
         this.threads = Executors.newScheduledThreadPool(2 + members.size());
         // with a fixed delay: a sample that waits on a hung member is followed by the next, never run beside it
@@ -83,18 +95,24 @@ final class CycleWatch implements AutoCloseable {
 
     private void sampleBackends() {
         long at = System.nanoTime();
-        backends.add(new BackendSample(at, clientBackends(old)));
+        List<Integer> clientPorts = clientBackendPorts(old);
+        Set<Integer> open = PatroxySockets.established(patroxyPid, LocalCluster.address(old), 5432);
+        int relayed = clientPorts == null ? -1 : (int) clientPorts.stream().filter(open::contains).count();
+        backends.add(new BackendSample(at, open.size(), relayed, clientPorts == null ? -1 : clientPorts.size() - relayed));
     }
 
-    /** The client sessions ({@link Writer}'s application_name) the member's PostgreSQL has; -1 when it does not answer. */
-    static int clientBackends(String member) {
+    /** The client ports of the client sessions ({@link Writer}'s application_name) the member's PostgreSQL has; null when it does not answer. */
+    static List<Integer> clientBackendPorts(String member) {
         try (Connection c = DriverManager.getConnection(directUrl(member), checkProps()); Statement st = c.createStatement();
-                ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE application_name = '"
+                ResultSet rs = st.executeQuery("SELECT client_port FROM pg_stat_activity WHERE application_name = '"
                         + Writer.props().getProperty("ApplicationName") + "'")) {
-            rs.next();
-            return rs.getInt(1);
+            List<Integer> ports = new ArrayList<>();
+            while (rs.next()) {
+                ports.add(rs.getInt(1));
+            }
+            return ports;
         } catch (SQLException | RuntimeException e) {
-            return -1;
+            return null;
         }
     }
 
@@ -128,9 +146,23 @@ final class CycleWatch implements AutoCloseable {
                 .mapToLong(PatroxySample::atNanos).max();
     }
 
-    /** The last sample in [from, to) in which the old leader's PostgreSQL had client sessions. */
-    OptionalLong backendsLastSeen(long from, long to) {
-        return backends.stream().filter(s -> s.atNanos() >= from && s.atNanos() < to && s.backends() > 0)
+    /** The last sample in [from, to) in which the kernel showed Patroxy connected to the old leader's PostgreSQL. */
+    OptionalLong connectionsLastSeen(long from, long to) {
+        return lastSeen(from, to, s -> s.connections() > 0);
+    }
+
+    /** The last sample in [from, to) in which the old leader's PostgreSQL had a client session relayed by Patroxy. */
+    OptionalLong relayedLastSeen(long from, long to) {
+        return lastSeen(from, to, s -> s.relayed() > 0);
+    }
+
+    /** The last sample in [from, to) in which the old leader's PostgreSQL had a client session Patroxy had already closed. */
+    OptionalLong orphansLastSeen(long from, long to) {
+        return lastSeen(from, to, s -> s.orphans() > 0);
+    }
+
+    private OptionalLong lastSeen(long from, long to, java.util.function.Predicate<BackendSample> seen) {
+        return backends.stream().filter(s -> s.atNanos() >= from && s.atNanos() < to && seen.test(s))
                 .mapToLong(BackendSample::atNanos).max();
     }
 

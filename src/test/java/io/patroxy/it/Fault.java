@@ -144,9 +144,4 @@ enum Fault {
     abstract void settle(FaultCycle c);
 
     abstract void undo(FaultCycle c);
-
-    /** The old leader's PostgreSQL-side sessions tell nothing here: Patroxy's FIN to it is dropped too. */
-    boolean serverSideSessionsMeaningful() {
-        return this != PARTITION;
-    }
 }

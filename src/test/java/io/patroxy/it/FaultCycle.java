@@ -53,20 +53,20 @@ final class FaultCycle {
     /** What the cycle needed beyond the fault and its undoing (e.g. a reinit), or null. */
     private String note;
 
-    private FaultCycle(int number, Fault fault, LocalCluster cluster, List<Writer> writers, Reader reader, String statsCsv) {
+    private FaultCycle(int number, Fault fault, LocalCluster cluster, List<Writer> writers, Reader reader, PatroxyProcess patroxy) {
         this.number = number;
         this.fault = fault;
         this.cluster = cluster;
         this.writers = writers;
         this.reader = reader;
         this.old = cluster.leader();
-        this.watch = new CycleWatch(statsCsv, old, cluster.members());
+        this.watch = new CycleWatch(patroxy.statsCsvUrl(), patroxy.pid(), old, cluster.members());
     }
 
     /** Runs one cycle; throws only when the cluster did not come back (the loop cannot go on). */
-    static CycleResult run(int number, Fault fault, LocalCluster cluster, List<Writer> writers, Reader reader, String statsCsv,
+    static CycleResult run(int number, Fault fault, LocalCluster cluster, List<Writer> writers, Reader reader, PatroxyProcess patroxy,
             Set<String> lostSoFar) throws Exception {
-        FaultCycle c = new FaultCycle(number, fault, cluster, writers, reader, statsCsv);
+        FaultCycle c = new FaultCycle(number, fault, cluster, writers, reader, patroxy);
         Counts before = c.counts();
         try {
             c.awaitClientsOn(c.old, c.startedAt, "before the fault");
@@ -201,11 +201,16 @@ final class FaultCycle {
         // while the old leader is not the leader: until the end of the cycle, or until the fault was undone if it leads again
         long windowEnd = failover ? healthyAt : undoneAt;
         double patroxySessions = since(watch.patroxySessionsLastSeen(faultAt, windowEnd));
-        double serverSessions = fault.serverSideSessionsMeaningful() ? since(watch.backendsLastSeen(faultAt, windowEnd)) : Double.NaN;
+        double connections = since(watch.connectionsLastSeen(faultAt, windowEnd));
+        double serverSessions = since(watch.relayedLastSeen(faultAt, windowEnd));
+        double orphans = since(watch.orphansLastSeen(faultAt, windowEnd));
+        if (orphans > 0) {
+            note = (note == null ? "" : note + ", ") + String.format("pg orphans until %.1f s", orphans);
+        }
         Counts after = counts();
         return new CycleResult(number, fault, old, leader, gap,
                 firstRouted == Long.MAX_VALUE ? Double.NaN : (firstRouted - newLeaderAt) / 1e9, acks, lost, late,
-                patroxySessions, serverSessions, fault.serverSideSessionsMeaningful(),
+                patroxySessions, connections, serverSessions,
                 after.connectFailures() - before.connectFailures(), after.statementFailures() - before.statementFailures(),
                 after.readErrors() - before.readErrors(), readsInRecovery, (healthyAt - startedAt) / 1e9,
                 (faultAt - injectedAt) / 1e9, (note == null ? "" : "[" + note + "] ") + watch.statusChanges(faultAt), error);
@@ -231,13 +236,15 @@ final class FaultCycle {
         int found = 0;
         try (Connection c = DriverManager.getConnection(CycleWatch.directUrl(leader), CycleWatch.checkProps())) {
             for (Writer w : writers) {
+                // the acks first: each of them was committed, hence visible, before the SELECT below began
+                List<Writer.Ack> acks = List.copyOf(w.acks);
                 Map<Long, String> stored = new HashMap<>();
                 try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT id, host(addr), tli FROM " + w.table)) {
                     while (rs.next()) {
                         stored.put(rs.getLong(1), rs.getString(2) + "/" + rs.getInt(3));
                     }
                 }
-                for (Writer.Ack a : notStored(List.copyOf(w.acks), stored)) {
+                for (Writer.Ack a : notStored(acks, stored)) {
                     if (lostSoFar.add(w.table + ":" + a.id())) {
                         found++;
                         System.out.printf("FAULTLOOP LOST %s id %d acknowledged by %s on timeline %d at cycle %d; on %s: %s%n", w.table,

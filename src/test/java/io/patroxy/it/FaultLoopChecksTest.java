@@ -11,8 +11,13 @@ import org.junit.jupiter.api.Test;
 class FaultLoopChecksTest {
 
     static CycleResult cycle(int lost, int late, double patroxySessions, double serverSessions, long readsInRecovery, String error) {
-        return new CycleResult(1, Fault.KILL, "postgresql0", "postgresql1", 11, 0.9, 200, lost, late, patroxySessions, serverSessions,
-                true, 0, 1, 1, readsInRecovery, 60, 1, "UP@0.0 -> DOWN@0.4", error);
+        return cycle(lost, late, patroxySessions, 0.4, serverSessions, readsInRecovery, error);
+    }
+
+    static CycleResult cycle(int lost, int late, double patroxySessions, double connections, double serverSessions, long readsInRecovery,
+            String error) {
+        return new CycleResult(1, Fault.KILL, "postgresql0", "postgresql1", 11, 0.9, 200, lost, late, patroxySessions, connections,
+                serverSessions, 0, 1, 1, readsInRecovery, 60, 1, "UP@0.0 -> DOWN@0.4", error);
     }
 
     @Test
@@ -25,7 +30,7 @@ class FaultLoopChecksTest {
         assertThat(cycle(0, 1, 0.4, 0.0, 0, null).held()).as("a write acknowledged by a former leader").isFalse();
         assertThat(cycle(0, 0, bound + 0.3, 0.0, 0, null).held()).as("Patroxy's session past the bound").isFalse();
         assertThat(cycle(0, 0, 0.4, bound + 0.3, 0, null).held()).as("a server session past the bound").isFalse();
-        assertThat(cycle(0, 0, 0.4, Double.NaN, 0, null).held()).as("server sessions not measured (partition)").isTrue();
+        assertThat(cycle(0, 0, 0.4, bound + 0.3, 0.0, 0, null).held()).as("Patroxy's TCP connection past the bound").isFalse();
         assertThat(cycle(0, 0, 0.4, 0.0, 1, null).held()).as("a read answered in recovery").isFalse();
         assertThat(cycle(0, 0, 0.4, 0.0, 0, "KILL: no new leader").held()).isFalse();
         assertThat(cycle(1, 0, 0.4, 0.0, 0, null).row()).contains("FAILED");

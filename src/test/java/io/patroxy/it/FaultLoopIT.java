@@ -91,7 +91,7 @@ class FaultLoopIT {
             for (int i = 1; i <= CYCLES; i++) {
                 Fault fault = FAULTS.get((i - 1) % FAULTS.size());
                 try {
-                    CycleResult r = FaultCycle.run(i, fault, cluster, writers, reader, patroxy.statsCsvUrl(), lost);
+                    CycleResult r = FaultCycle.run(i, fault, cluster, writers, reader, patroxy, lost);
                     results.add(r);
                     System.out.println(r.row());
                 } catch (Exception | AssertionError e) {

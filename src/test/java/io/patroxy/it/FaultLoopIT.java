@@ -66,9 +66,7 @@ class FaultLoopIT {
         cluster.waitHealthy();
         System.out.printf("FIGURES fault loop cluster: Patroni %s, 2 nodes, ttl %d s; %d cycles of %s; load average before: %s%n",
                 cluster.patroniVersion(), LocalCluster.TTL.toSeconds(), CYCLES, FAULTS, loadAverage());
-        patroxy = new PatroxyProcess(PORT, STATS_PORT, Map.of(
-                "PATROXY_LISTEN_HOST", HOST,
-                "PATROXY_STATS_HOST", HOST,
+        patroxy = new PatroxyProcess(HOST, PORT, STATS_PORT, Map.of(
                 "PATROXY_CHECK_INTERVAL", FaultCycle.CHECK_INTERVAL.toSeconds() + "s",
                 "PATROXY_CHECK_TIMEOUT", FaultCycle.CHECK_TIMEOUT.toSeconds() + "s",
                 "PATROXY_CHECK_FALL", String.valueOf(FaultCycle.FALL)),

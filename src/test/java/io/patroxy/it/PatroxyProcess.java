@@ -87,10 +87,6 @@ final class PatroxyProcess implements AutoCloseable {
         return Files.readString(log);
     }
 
-    long pid() {
-        return process.pid(); // the JVM's own: a launcher such as setpriv execs it
-    }
-
     boolean isAlive() {
         return process.isAlive();
     }

@@ -275,6 +275,9 @@ if isinstance(compose, dict):
     for var, want in (("PATROXY_LISTEN_PORT", str(PG_PORT)), ("PATROXY_STATS_PORT", str(STATS_PORT))):
         if var in penv:
             expect(ws, var, penv[var], want)
+    # the ZooKeeper watch (issue 14) follows the same ZooKeeper and scope as Patroni
+    for var, want in (("PATROXY_DCS_ZOOKEEPER", "%s:%d" % (ZK_SERVICE, ZK_PORT)), ("PATROXY_DCS_SCOPE", SCOPE)):
+        expect(ws, var, penv.get(var), want)
     pg_ports = check_listeners(penv, ws) or [PG_PORT]
     targets = sorted(str(p).rsplit(":", 1)[-1] for p in px.get("ports") or [])
     expect(ws, "container ports published", targets, sorted(str(p) for p in [*pg_ports, STATS_PORT]))

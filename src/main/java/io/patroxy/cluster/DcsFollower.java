@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.jboss.logging.Logger;
 
 import io.patroxy.config.MemberAddress;
+import io.patroxy.health.dcs.DcsMember;
 import io.patroxy.health.dcs.DcsState;
 
 /**
@@ -71,9 +72,13 @@ public final class DcsFollower implements ClusterListener {
         boolean membersChanged = state.connected() && before != null && !before.members().equals(state.members());
         if (state.connected()) {
             lastConnected = state;
-            if (state.leader() != null && now.leader() == null && (before == null || !state.leader().equals(before.leader()))) {
-                LOG.warnf("DCS: Patroni's leader key names %s, whose conn_url (%s) is none of Patroxy's members %s: not followed",
-                        state.leader(), state.members().get(state.leader()), ours);
+            // a holder whose member node is not there yet (Patroni rewrites it as it promotes) is followed once it is
+            boolean unmapped = state.leader() != null && now.leader() == null && state.members().containsKey(state.leader());
+            if (unmapped && (before == null || !state.leader().equals(before.leader())
+                    || !state.members().get(state.leader()).equals(before.members().get(state.leader())))) {
+                DcsMember holder = state.members().get(state.leader());
+                LOG.warnf("DCS: Patroni's leader key names %s, whose conn_url (%s:%d) is none of Patroxy's members %s: not followed",
+                        state.leader(), holder.host(), holder.port(), ours);
             }
         }
         Follow was = follow.get();

@@ -305,6 +305,21 @@ final class LocalCluster implements AutoCloseable {
         run(Duration.ofSeconds(30), "freeze-zk");
     }
 
+    /** SIGCONT of ZooKeeper; returns once it answers. */
+    void thawZookeeper() {
+        run(Duration.ofSeconds(40), "thaw-zk");
+    }
+
+    /** Ends Patroni's maintenance mode. */
+    void resume() {
+        run(Duration.ofMinutes(1), "resume");
+    }
+
+    /** ZooKeeper's connect string. */
+    static String zookeeper() {
+        return besideAddress() + ":2181";
+    }
+
     /** Ends a split brain keeping {@code member}'s data: the other node is rewound onto it; waits until healthy. */
     void healSplit(String member) {
         run(Duration.ofMinutes(4), "heal-split", member);

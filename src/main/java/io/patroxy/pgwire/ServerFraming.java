@@ -65,7 +65,7 @@ public final class ServerFraming {
     }
 
     private void startBody() {
-        bodyLeft = Math.max(0, length - 4);
+        bodyLeft = Math.max(0L, (long) length - 4); // long: length - 4 wraps around to 2 GB at Integer.MIN_VALUE
         capturedFill = 0;
         capturedWant = (type == 'K' || type == 'R') ? (int) Math.min(8, bodyLeft) : 0;
     }

@@ -67,4 +67,16 @@ class ServerFramingTest {
         ByteBuf auth = Unpooled.buffer().writeByte('R').writeInt(12).writeInt(5).writeInt(1);
         assertThat(ServerFraming.firstMessageError(auth, 16384)).isEmpty();
     }
+
+    /** Found by ServerFramingFuzzTest: a length of Integer.MIN_VALUE wrapped around to a 2 GB body. */
+    @Test
+    void aNegativeLengthIsAnEmptyBodyEvenAtTheBottomOfTheIntRange() {
+        ByteBuf b = Unpooled.buffer();
+        b.writeByte('D').writeInt(Integer.MIN_VALUE); // 'D', 0x80000000: what a broken server could send
+        b.writeByte('Z').writeInt(5).writeByte('I');
+        ServerFraming f = new ServerFraming();
+        f.consume(b);
+        assertThat(f.atBoundary()).as("as for any length below 4: no body, the next message follows").isTrue();
+        b.release();
+    }
 }

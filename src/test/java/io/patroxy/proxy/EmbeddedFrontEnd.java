@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -42,27 +43,34 @@ final class EmbeddedFrontEnd {
     final List<EmbeddedChannel> clients = new ArrayList<>();
     final List<ByteBuf> sent = new ArrayList<>();
     final ProxyContext px;
+    /** What every client and server channel allocates from (a test may count what it hands out). */
+    ByteBufAllocator alloc = ByteBufAllocator.DEFAULT;
 
     EmbeddedFrontEnd(Duration hold) {
         this(hold, false);
     }
 
-    /** @param balanced a replicas-like listener (leastconn, drop on, no fallback) instead of a leader one */
     EmbeddedFrontEnd(Duration hold, boolean balanced) {
+        this(hold, balanced, 1000);
+    }
+
+    /** @param balanced a replicas-like listener (leastconn, drop on, no fallback) instead of a leader one */
+    EmbeddedFrontEnd(Duration hold, boolean balanced, int maxconn) {
         this.balanced = balanced;
         cluster = new ClusterRegistry(balanced ? "replicas" : "", members, 3, 2, Clock.systemUTC(), !balanced);
         io.patroxy.cluster.Routing routing = balanced
                 ? io.patroxy.cluster.Routing.balanced("replicas", io.patroxy.config.ListenerSpec.Balance.LEASTCONN, true, cluster::view, null)
                 : io.patroxy.cluster.Routing.leader("", cluster::view);
-        sessions = new SessionRegistry(members, 1000, routing, new CancelKeys(), s -> finished.put(s.id(), s));
+        sessions = new SessionRegistry(members, maxconn, routing, new CancelKeys(), s -> finished.put(s.id(), s));
         holds = new HoldQueue(1000, routing);
         cluster.addListener(sessions);
         cluster.addListener(holds);
         ProxySettings settings = new ProxySettings("127.0.0.1", 0, Duration.ofSeconds(1), 3, Duration.ofMinutes(30),
-                Duration.ofMinutes(30), 1000, Duration.ofSeconds(1), hold, 1000);
+                Duration.ofMinutes(30), maxconn, Duration.ofSeconds(1), hold, 1000);
         Connector connector = (client, member, handler) -> {
             EmbeddedChannel server = new EmbeddedChannel();
             server.config().setAutoRead(false);
+            server.config().setAllocator(alloc);
             server.pipeline().addLast("handshake", handler);
             ChannelPromise promise = server.newPromise();
             connects.add(new Connect(member, server, promise));
@@ -75,6 +83,7 @@ final class EmbeddedFrontEnd {
     EmbeddedChannel client() {
         EmbeddedChannel client = new EmbeddedChannel(false, false);
         client.config().setAutoRead(false);
+        client.config().setAllocator(alloc);
         client.pipeline().addLast(new FrontendHandler(px));
         try {
             client.register();
@@ -135,6 +144,14 @@ final class EmbeddedFrontEnd {
         runAll();
         clients.forEach(c -> { c.releaseOutbound(); c.finishAndReleaseAll(); });
         connects.forEach(c -> { c.server().releaseOutbound(); c.server().finishAndReleaseAll(); });
+    }
+
+    /** Forgets every channel and buffer so far (after {@link #closeAll}): the next test input starts afresh. */
+    void reset() {
+        clients.clear();
+        connects.clear();
+        sent.clear();
+        finished.clear();
     }
 
     /** Every buffer the test put in was released by Patroxy (or by the drains above). */

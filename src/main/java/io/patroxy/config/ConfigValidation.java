@@ -61,6 +61,7 @@ public final class ConfigValidation {
         v.positive("patroxy.timeout.connect", config.timeout().connect());
         v.positive("patroxy.timeout.client", config.timeout().client());
         v.positive("patroxy.timeout.server", config.timeout().server());
+        v.positive("patroxy.timeout.startup", config.timeout().startup());
         v.atLeast("patroxy.retries", config.retries(), 0);
         v.atLeast("patroxy.maxconn", config.maxconn(), 1);
         v.atLeast("patroxy.event-loops", config.eventLoops(), 0);
@@ -98,7 +99,8 @@ public final class ConfigValidation {
                 c.fastinter(), c.downinter());
         ProxySettings proxy = new ProxySettings(config.listen().host(), listenPort, config.timeout().connect(),
                 config.retries(), config.timeout().client(), config.timeout().server(),
-                config.maxconn(), config.shutdown().grace(), config.hold().timeout(), config.hold().queue());
+                config.maxconn(), config.shutdown().grace(), config.hold().timeout(), config.hold().queue(),
+                config.timeout().startup());
         List<ListenerSettings> listeners = new ArrayList<>();
         if (specs.isEmpty()) { // today's behaviour: one leader listener checking patroxy.check.path
             ListenerSpec only = new ListenerSpec(config.stats().name(), java.util.Optional.empty(), listenPort, Role.PRIMARY,
@@ -110,7 +112,7 @@ public final class ConfigValidation {
                     c.fastinter(), c.downinter());
             ProxySettings lp = new ProxySettings(l.host().orElse(config.listen().host()), l.port(), proxy.connectTimeout(),
                     proxy.retries(), proxy.clientTimeout(), proxy.serverTimeout(), l.maxconn().orElse(proxy.maxconn()),
-                    proxy.shutdownGrace(), l.hold().orElse(proxy.holdTimeout()), proxy.holdQueue());
+                    proxy.shutdownGrace(), l.hold().orElse(proxy.holdTimeout()), proxy.holdQueue(), proxy.startupTimeout());
             listeners.add(new ListenerSettings(l, lc, lp));
         }
         return new Settings(members, check, proxy, List.copyOf(listeners), List.copyOf(warnings),

@@ -222,6 +222,13 @@ public interface PatroxyConfig {
         /** Server-side inactivity (HAProxy's {@code timeout server}). */
         @WithDefault("30m")
         Duration server();
+
+        /**
+         * How long a new client may take to send its first messages, up to its StartupMessage
+         * (PostgreSQL's {@code authentication_timeout}, 60 s, bounds the same wait).
+         */
+        @WithDefault("60s")
+        Duration startup();
     }
 
     interface Health {

@@ -26,6 +26,8 @@ public enum CloseCause {
     MAXCONN(false),
     /** The client's first message broke the protocol's bounds; it got a FATAL ErrorResponse. */
     PROTOCOL_ERROR(false),
+    /** The client did not send its StartupMessage within {@code patroxy.timeout.startup}; it got a FATAL ErrorResponse. */
+    STARTUP_TIMEOUT(false),
     /** A CancelRequest connection, done: passed to the cancelled session's member, or dropped if it is gone. */
     CANCEL_REQUEST(false),
     /** Patroxy is stopping and the grace period is over. */

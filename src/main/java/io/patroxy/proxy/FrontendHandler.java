@@ -43,8 +43,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private ByteBuf clientIn;
     private Handshake handshake;
     private boolean clientInputClosed;
+    private int encryptionRequests; // bits: 1 SSLRequest, 2 GSSENCRequest seen
     private boolean over; // a client refused for maxconn has been answered
-    private ScheduledFuture<?> maxconnTimer;
+    private ScheduledFuture<?> firstMessageTimer; // the startup timeout (the refused client's grace over maxconn)
 
     FrontendHandler(ProxyContext px) {
         this.px = px;
@@ -63,10 +64,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         session = px.sessions().admit(ctx.channel());
         if (session == null) {
             // not a session: it may not linger past maxconn waiting to be told so
-            maxconnTimer = ctx.executor().schedule(() -> quit(CloseCause.MAXCONN), REFUSED_CLIENT_GRACE_SECONDS, TimeUnit.SECONDS);
+            firstMessageTimer = ctx.executor().schedule(() -> quit(CloseCause.MAXCONN), REFUSED_CLIENT_GRACE_SECONDS, TimeUnit.SECONDS);
         } else {
             handshake = new Handshake(px, ctx, session, this);
             session.handshake(handshake);
+            // a client that never sends its startup packet, or drips it, may not hold a maxconn slot for long
+            firstMessageTimer = ctx.executor().schedule(this::startupTimedOut,
+                    px.settings().startupTimeout().toNanos(), TimeUnit.NANOSECONDS);
         }
         ctx.read();
     }
@@ -108,22 +112,49 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             refuse(CloseCause.PROTOCOL_ERROR, ErrorResponse.PROTOCOL_VIOLATION, bad.reason());
         } else if (m instanceof FirstMessage.CancelRequest cancel) {
             forwardCancel(cancel);
-        } else if (m instanceof FirstMessage.EncryptionRequest enc) {
+        } else if (m instanceof FirstMessage.EncryptionRequest enc && !encryptionAnswered(enc)) {
             MemberView leader = session == null ? null
                     : Routing.pick(px.view(), px.sessions()::sessionsOn, px.turns().getAndIncrement()).orElse(null);
             if (state() == State.GREETING && session != null && leader != null) {
-                handshake.relayEncryption(enc.gss() ? FirstMessage.GSSENC_REQUEST : FirstMessage.SSL_REQUEST, leader.address());
+                handshake.relayEncryption(encryptionCode(enc), leader.address());
             } else {
                 decline(); // no leader (or refusing anyway): decline encryption ourselves
                 onClientBytes(); // the StartupMessage may be here already
             }
+        } else if (m instanceof FirstMessage.EncryptionRequest again) {
+            // PostgreSQL answers one SSLRequest and one GSSENCRequest per connection and takes a repeat for an
+            // unknown protocol (a client repeating it without reading the answers would queue them without end)
+            int code = encryptionCode(again);
+            refuse(CloseCause.PROTOCOL_ERROR, ErrorResponse.PROTOCOL_VIOLATION, "unsupported frontend protocol "
+                    + (code >>> 16) + "." + (code & 0xffff) + ": server supports 3.0 to 3.0");
         } else if (session == null) {
             over = true;
             refuse(CloseCause.MAXCONN, ErrorResponse.TOO_MANY_CONNECTIONS,
                     "sorry, too many clients already: Patroxy's maxconn of " + px.settings().maxconn() + " is reached");
         } else {
+            cancelTimer(); // the hold, the connect timeout and the server's own authentication_timeout bound what follows
             handshake.startup((FirstMessage.Startup) m);
         }
+    }
+
+    /** Runs unless the StartupMessage came, or the client left, or relaying began (encrypted) first. */
+    private void startupTimedOut() {
+        if (state() != State.CLOSED) {
+            refuse(CloseCause.STARTUP_TIMEOUT, ErrorResponse.PROTOCOL_VIOLATION, "no startup packet received within "
+                    + px.settings().startupTimeout().toMillis() / 1000.0 + " s (patroxy.timeout.startup)");
+        }
+    }
+
+    /** Whether this kind of encryption request was answered on this connection already (and notes it is now). */
+    private boolean encryptionAnswered(FirstMessage.EncryptionRequest enc) {
+        int bit = enc.gss() ? 2 : 1;
+        boolean answered = (encryptionRequests & bit) != 0;
+        encryptionRequests |= bit;
+        return answered;
+    }
+
+    private static int encryptionCode(FirstMessage.EncryptionRequest enc) {
+        return enc.gss() ? FirstMessage.GSSENC_REQUEST : FirstMessage.SSL_REQUEST;
     }
 
     /** Answers an encryption request with Patroxy's own 'N'; the StartupMessage comes next, in the clear. */
@@ -146,10 +177,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         ByteBuf error = ErrorResponse.fatal(ctx.alloc(), sqlState, message);
         if (session == null) {
             over = true;
-            cancelMaxconnTimer();
+            cancelTimer();
             px.sessions().refusedMaxconn();
             ctx.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
         } else {
+            cancelTimer();
             handshake.end();
             session.closeWith(cause, error);
         }
@@ -166,7 +198,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             session.close(CloseCause.CANCEL_REQUEST);
         } else {
             over = true;
-            cancelMaxconnTimer();
+            cancelTimer();
             ctx.close();
         }
     }
@@ -174,6 +206,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     /** Ends a client that has no server yet, saying nothing. */
     private void quit(CloseCause cause) {
         if (session != null) {
+            cancelTimer();
             handshake.end();
             session.close(cause);
         } else {
@@ -181,14 +214,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 over = true;
                 px.sessions().refusedMaxconn(); // turned away before it even sent its startup packet
             }
-            cancelMaxconnTimer();
+            cancelTimer();
             ctx.close();
         }
     }
 
-    private void cancelMaxconnTimer() {
-        if (maxconnTimer != null) {
-            maxconnTimer.cancel(false);
+    private void cancelTimer() {
+        if (firstMessageTimer != null) {
+            firstMessageTimer.cancel(false);
+            firstMessageTimer = null;
         }
     }
 
@@ -209,6 +243,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
+        cancelTimer(); // relaying began (an encrypted session), or the client is gone
         if (clientIn != null) {
             clientIn.release();
             clientIn = null;

@@ -50,10 +50,24 @@ class HostileHttpTest {
         }
     }
 
-    private void statsStillAnswer() {
-        assertThat(Http.get(base, "/metrics").statusCode()).isEqualTo(200);
-        assertThat(Http.get(base, "/stats.json").statusCode()).isEqualTo(200);
+    /** Both answer 200, each within 30 s (generous: a loaded CI machine, not a stall, should decide nothing). */
+    private void statsStillAnswer() throws IOException {
+        for (String path : new String[] {"/metrics", "/stats.json"}) {
+            java.net.http.HttpRequest get = java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://" + base.getHost() + ":" + base.getPort() + path))
+                    .timeout(java.time.Duration.ofSeconds(30)).GET().build();
+            try {
+                assertThat(CLIENT.send(get, java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode())
+                        .as(path).isEqualTo(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException(e);
+            }
+        }
     }
+
+    private static final java.net.http.HttpClient CLIENT = java.net.http.HttpClient.newBuilder()
+            .connectTimeout(java.time.Duration.ofSeconds(10)).build();
 
     @Test
     void aHugeHeaderIsRefusedWith431() throws IOException {

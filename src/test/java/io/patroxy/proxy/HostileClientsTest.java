@@ -157,7 +157,6 @@ class HostileClientsTest {
             long pending = onLoop(s.client(), () -> pendingBytes(s.client()));
             assertThat(pending).as("bytes Patroxy holds for the client that does not read")
                     .isLessThanOrEqualTo(ProxyServer.WATER_MARK.high() + 64 * 1024L);
-            assertThat(onLoop(s.client(), () -> s.server().config().isAutoRead() ? 1L : 0L)).as("the server is not read").isZero();
             assertThat(bigSent.get()).as("what the server could push: socket buffers plus one water mark").isLessThan(BIG / 2);
             for (int i = 0; i < 20; i++) {
                 assertWorks(normal);

@@ -108,7 +108,8 @@ public class Patroxy {
                             + (fallback != null ? ", fallback to the leader" : "") + (l.spec().dropOnDown() ? "" : ", drop off"));
             CheckSettings check = l.check();
             checks.add(HealthChecks.start(vertx, settings.members(), check, l.proxy().connectTimeout(),
-                    member -> paced(IntervalPolicy.next(check, cluster.view(), member, leaderRole)), cluster::record));
+                    member -> paced(IntervalPolicy.next(check, cluster.view(), member, leaderRole)), cluster::record,
+                    member -> cluster.view().member(member).map(io.patroxy.cluster.MemberView::inMaint).orElse(false)));
             listeners.add(new ProxyStarted.Listener(l.name(), l.role(), check.path(), cluster, routing, sessions,
                     address));
             if (leaderRole && leaderCluster == null) {

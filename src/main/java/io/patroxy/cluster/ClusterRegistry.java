@@ -72,8 +72,39 @@ public final class ClusterRegistry {
         for (MemberAddress a : addresses) {
             members.add(before.member(a.name()).orElseGet(() -> MemberView.unchecked(a, MemberHealth.initial(fall, rise), clock.instant())));
         }
-        ClusterView after = snapshot(members, clock.instant());
+        publish(before, members, clock.instant(), null, null);
+    }
+
+    /**
+     * The operator's word on one member (the admin API): a new snapshot, selected and published
+     * like a check's, so routing and drops follow it by the same rules.
+     *
+     * @return what the member was in before
+     * @throws IllegalArgumentException for a member this listener does not have
+     */
+    public synchronized AdminState setAdmin(String memberName, AdminState state) {
+        ClusterView before = view.get();
+        MemberView previous = before.member(memberName)
+                .orElseThrow(() -> new IllegalArgumentException("unknown member " + memberName));
+        if (previous.admin() == state) {
+            return state;
+        }
+        List<MemberView> members = new ArrayList<>(before.members().size());
+        for (MemberView m : before.members()) {
+            members.add(m == previous ? m.withAdmin(state, clock.instant()) : m);
+        }
+        publish(before, members, clock.instant(), null, null);
+        return previous.admin();
+    }
+
+    /** Selects, publishes the snapshot (before anyone is told), logs, then tells the listeners. */
+    private void publish(ClusterView before, List<MemberView> members, java.time.Instant at, MemberView previous,
+            MemberView updated) {
+        ClusterView after = snapshot(members, at);
         view.set(after);
+        if (previous != null) {
+            logMemberChange(name, previous, updated, after);
+        }
         if (leaderRole) {
             logLeaderChange(before, after);
         }
@@ -101,10 +132,9 @@ public final class ClusterRegistry {
 
     private ClusterView snapshot(List<MemberView> members, java.time.Instant at) {
         DcsInput input = dcs;
-        LeaderSelector.Selection selection = leaderRole ? LeaderSelector.select(members, input)
-                : new LeaderSelector.Selection(java.util.Optional.empty(), false, false);
+        LeaderSelector.Selection selection = leaderRole ? LeaderSelector.select(members, input) : LeaderSelector.Selection.none();
         return new ClusterView(members, selection.leader().orElse(null), selection.contested(), selection.splitBrain(), at,
-                input);
+                input, selection.withheld().orElse(null));
     }
 
     private void notifyListeners(ClusterView before, ClusterView after) {
@@ -138,19 +168,15 @@ public final class ClusterRegistry {
             }
             throw new IllegalArgumentException("unknown member " + memberName);
         }
-        ClusterView after = snapshot(members, outcome.finishedAt());
-        view.set(after);
-
-        logMemberChange(name, previous, updated, after);
-        if (leaderRole) {
-            logLeaderChange(before, after);
+        if (previous.inMaint()) {
+            return; // checks are paused in MAINT: one that was under way when it began is not heard
         }
-        notifyListeners(before, after);
+        publish(before, members, outcome.finishedAt(), previous, updated);
     }
 
     private static void logMemberChange(String listener, MemberView previous, MemberView updated, ClusterView after) {
-        String was = previous.health().display();
-        String now = updated.health().display();
+        String was = previous.display();
+        String now = updated.display();
         if (was.equals(now)) {
             return;
         }
@@ -173,6 +199,9 @@ public final class ClusterRegistry {
             } else if (now == null && after.dcs().leader() != null && after.upCount() > 0) {
                 LOG.warnf("leader: %s -> NONE: Patroni's leader key is on %s, which is not UP yet; new sessions wait up to the hold",
                         was, after.dcs().describe());
+            } else if (now == null && after.withheld() != null) {
+                LOG.warnf("leader: %s -> NONE: %s leads but is in %s by an administrator; new sessions wait up to the hold, then are refused",
+                        was, after.withheld().name(), after.withheld().admin());
             } else if (now == null) {
                 LOG.warnf("leader: %s -> NONE: no member is UP, new sessions wait up to the hold, then are refused", was);
             } else {

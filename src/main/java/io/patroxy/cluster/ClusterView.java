@@ -13,9 +13,11 @@ import java.util.Optional;
  * @param contested  more than one member is UP (see {@link LeaderSelector})
  * @param splitBrain two members pass the check with the same timeline: no leader, new sessions wait
  * @param dcs        what Patroni's DCS says (the leader key), {@link DcsInput#NONE} without the watch
+ * @param withheld   the member the checks choose as leader while the operator holds it in DRAIN or
+ *                   MAINT ({@link LeaderSelector}): no leader then, new sessions wait; else null
  */
 public record ClusterView(List<MemberView> members, MemberView leader, boolean contested, boolean splitBrain, Instant at,
-        DcsInput dcs) {
+        DcsInput dcs, MemberView withheld) {
 
     public ClusterView {
         members = List.copyOf(members);
@@ -23,12 +25,22 @@ public record ClusterView(List<MemberView> members, MemberView leader, boolean c
     }
 
     public ClusterView(List<MemberView> members, MemberView leader, boolean contested, boolean splitBrain, Instant at) {
-        this(members, leader, contested, splitBrain, at, DcsInput.NONE);
+        this(members, leader, contested, splitBrain, at, DcsInput.NONE, null);
+    }
+
+    public ClusterView(List<MemberView> members, MemberView leader, boolean contested, boolean splitBrain, Instant at,
+            DcsInput dcs) {
+        this(members, leader, contested, splitBrain, at, dcs, null);
     }
 
     /** Whether Patroni's leader key, held by another member, takes routing away from {@code member}. */
     public boolean deposedByDcs(String member) {
         return member(member).map(m -> dcs.deposes(m, members)).orElse(false);
+    }
+
+    /** The member the checks choose to lead, whether or not the operator lets it take sessions. */
+    public Optional<MemberView> elected() {
+        return Optional.ofNullable(leader != null ? leader : withheld);
     }
 
     public Optional<MemberView> leaderMember() {
@@ -59,6 +71,10 @@ public record ClusterView(List<MemberView> members, MemberView leader, boolean c
 
     /** What a refused client is told: "no leader in cluster my_cluster: postgresql0 DOWN (…), …". */
     public String noLeaderMessage() {
+        if (withheld != null) {
+            return "no leader in cluster " + scope() + " takes new sessions: " + withheld.name() + " leads but an administrator put it in "
+                    + withheld.admin() + ": " + describeMembers();
+        }
         return "no leader in cluster " + scope() + (splitBrain ? " (split brain: two primaries on the same timeline): " : ": ")
                 + describeMembers();
     }

@@ -12,6 +12,10 @@ import java.util.Objects;
  * leader. While no leader is known, no new session is routed, and a relaying session is closed
  * when its member goes DOWN or another member becomes leader.</blockquote>
  *
+ * <p>The operator's word ({@link AdminState}) is part of the snapshot: DRAIN takes new sessions
+ * away and keeps the open ones, MAINT takes both (as a mark-down does), so a change of it is a
+ * verdict change like any other.
+ *
  * <p>{@link #verdict} says, for one member in one snapshot, what may happen to the sessions on it;
  * {@link #changes} says, from one snapshot to the next, whose sessions must be told. A session
  * told applies the verdict of the snapshot current when it handles the news on its own event loop,
@@ -28,11 +32,13 @@ public final class DropPolicy {
         /** Marked DOWN: every session on it goes (HAProxy's {@code on-marked-down shutdown-sessions}). */
         MEMBER_DOWN,
         /** Another member leads, or holds Patroni's leader key ({@link DcsInput}): every session on this one goes. */
-        LEADER_CHANGED;
+        LEADER_CHANGED,
+        /** An administrator put the member in MAINT: every session on it goes, as on mark-down. */
+        MEMBER_MAINT;
 
         /** Whether a session that already relays on the member must be closed. */
         public boolean dropsRelaying() {
-            return this == MEMBER_DOWN || this == LEADER_CHANGED;
+            return this == MEMBER_DOWN || this == LEADER_CHANGED || this == MEMBER_MAINT;
         }
     }
 
@@ -43,21 +49,30 @@ public final class DropPolicy {
     private DropPolicy() {
     }
 
-    /** For a leader role: its verdicts from the listener's own snapshot. */
+    /**
+     * For a leader role: its verdicts from the listener's own snapshot. The operator's word only
+     * takes away: a member in MAINT loses its sessions; the elected member in DRAIN (withheld by
+     * the selector) keeps them but gets no new ones; every other member's sessions go as when the
+     * lead moves, to whichever member the checks elect, withheld or not.
+     */
     public static Verdict verdict(ClusterView view, String member) {
         MemberView leader = view.leader();
         if (leader != null && leader.name().equals(member)) {
             return Verdict.ROUTE;
         }
         MemberView m = view.member(member).orElse(null);
+        if (m != null && m.inMaint()) {
+            return Verdict.MEMBER_MAINT;
+        }
         if (m == null || !m.isUp()) {
             return Verdict.MEMBER_DOWN;
         }
-        return leader != null || view.dcs().deposes(m, view.members()) ? Verdict.LEADER_CHANGED : Verdict.KEEP_RELAYING;
+        return view.elected().filter(e -> !e.name().equals(member)).isPresent() || view.dcs().deposes(m, view.members())
+                ? Verdict.LEADER_CHANGED : Verdict.KEEP_RELAYING;
     }
 
     /**
-     * Any listener's verdict on a member. A balanced listener routes to every member that is UP
+     * Any listener's verdict on a member. A balanced listener routes to every member that is UP and READY
      * (with fallback and none UP, to the leader listener's leader, whose sessions stay once a member
      * is UP again); a member that is not UP loses its sessions unless the listener says
      * {@code drop=off}.
@@ -67,8 +82,11 @@ public final class DropPolicy {
             return verdict(v.own(), member);
         }
         MemberView m = v.own().member(member).orElse(null);
+        if (m != null && m.inMaint()) {
+            return v.routing().dropOnDown() ? Verdict.MEMBER_MAINT : Verdict.KEEP_RELAYING;
+        }
         if (m != null && m.isUp()) {
-            return Verdict.ROUTE;
+            return m.admin().takesNewSessions() ? Verdict.ROUTE : Verdict.KEEP_RELAYING; // DRAIN: its sessions stay
         }
         if (v.fallback() != null && v.fallback().leaderName().filter(member::equals).isPresent()) {
             return Routing.candidates(v).stream().anyMatch(c -> c.name().equals(member)) ? Verdict.ROUTE : Verdict.KEEP_RELAYING;
@@ -89,7 +107,10 @@ public final class DropPolicy {
                     + v.own().member(member).map(MemberView::lastCheckSummary).orElse("it left Patroni's cluster") + ")";
             case LEADER_CHANGED -> v.routing().leaderRole() && v.own().deposedByDcs(member)
                     ? "Patroni's leader key moved from " + member + " to " + v.own().dcs().describe() + " (Patroxy)"
-                    : "the leader moved from " + member + " to " + v.leaderName() + " (Patroxy)";
+                    : "the leader moved from " + member + " to "
+                            + v.own().elected().map(MemberView::name).orElse("another member") + " (Patroxy)";
+            case MEMBER_MAINT -> "an administrator put member " + member + " in MAINT"
+                    + (v.routing().leaderRole() ? "" : " on listener " + v.routing().listener()) + " (Patroxy)";
             case KEEP_RELAYING -> "no leader is known in cluster " + v.own().scope() + " (Patroxy)";
             case ROUTE -> member + " may have sessions";
         };

@@ -27,7 +27,7 @@ public final class IntervalPolicy {
      *                   members in transition make it check at {@code fastinter}
      */
     public static Duration next(CheckSettings s, ClusterView view, String member, boolean leaderRole) {
-        boolean unsettled = (leaderRole && view.leader() == null)
+        boolean unsettled = (leaderRole && view.elected().isEmpty())
                 || view.members().stream().anyMatch(IntervalPolicy::inTransition);
         if (unsettled) {
             return s.fastinter();
@@ -36,7 +36,11 @@ public final class IntervalPolicy {
         return m.health().state() == MemberHealth.State.DOWN ? s.downinter() : s.interval();
     }
 
+    /** Going up or down; a member in MAINT is not checked, its frozen state is no transition. */
     private static boolean inTransition(MemberView m) {
+        if (m.inMaint()) {
+            return false;
+        }
         MemberHealth.State st = m.health().state();
         return st == MemberHealth.State.UP_GOING_DOWN || st == MemberHealth.State.DOWN_GOING_UP;
     }

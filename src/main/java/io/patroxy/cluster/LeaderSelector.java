@@ -21,11 +21,29 @@ import java.util.Optional;
  *   <li>then configuration order.</li>
  * </ol>
  * A member Patroni's leader key deposes ({@link DcsInput#deposes}) is not a candidate at all.
+ *
+ * <p>The operator's word ({@link AdminState}) comes after, and only takes away: the member these
+ * rules choose leads only while it is READY; in DRAIN or MAINT it is <em>withheld</em> — nobody
+ * leads, new sessions wait (the hold), and the sessions of every other member go as when the lead
+ * moves. A member in MAINT takes part with the health it had when its checks were paused, so
+ * putting a newer primary in MAINT never hands the lead back to an older one.
  */
 public final class LeaderSelector {
 
-    /** @param splitBrain two members pass with the same timeline: no leader is chosen */
-    public record Selection(Optional<MemberView> leader, boolean contested, boolean splitBrain) {
+    /**
+     * @param splitBrain two members pass with the same timeline: no leader is chosen
+     * @param withheld   the member the rules chose while the operator holds it in DRAIN or MAINT (then no leader)
+     */
+    public record Selection(Optional<MemberView> leader, boolean contested, boolean splitBrain,
+            Optional<MemberView> withheld) {
+
+        public Selection(Optional<MemberView> leader, boolean contested, boolean splitBrain) {
+            this(leader, contested, splitBrain, Optional.empty());
+        }
+
+        static Selection none() {
+            return new Selection(Optional.empty(), false, false);
+        }
     }
 
     private static final Comparator<MemberView> PREFERENCE = Comparator
@@ -55,6 +73,10 @@ public final class LeaderSelector {
                 return new Selection(Optional.empty(), true, true);
             }
         }
-        return new Selection(Optional.of(up.get(0)), up.size() > 1, false);
+        MemberView chosen = up.get(0);
+        if (!chosen.admin().takesNewSessions()) {
+            return new Selection(Optional.empty(), up.size() > 1, false, Optional.of(chosen));
+        }
+        return new Selection(Optional.of(chosen), up.size() > 1, false, Optional.empty());
     }
 }

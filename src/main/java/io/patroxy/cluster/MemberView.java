@@ -18,14 +18,57 @@ import io.patroxy.health.PatroniStatus;
  * @param downtimeBefore    DOWN time accumulated before {@code lastChange}
  * @param lastKnown         what the latest check that reported a Patroni status said: it survives
  *                          failed checks, which report none ({@link PatroniStatus#UNKNOWN} until one did)
+ * @param admin             what the operator said ({@link AdminState#READY} unless told otherwise); in
+ *                          MAINT the health is the one the member had when its checks were paused
  */
 public record MemberView(MemberAddress address, MemberHealth health, CheckOutcome lastCheck,
         long checkFailures, long downTransitions, Instant lastChange, Duration downtimeBefore,
-        PatroniStatus lastKnown) {
+        PatroniStatus lastKnown, AdminState admin) {
 
     /** A member not checked yet. */
     static MemberView unchecked(MemberAddress address, MemberHealth initial, Instant at) {
-        return new MemberView(address, initial, null, 0, 0, at, Duration.ZERO, PatroniStatus.UNKNOWN);
+        return new MemberView(address, initial, null, 0, 0, at, Duration.ZERO, PatroniStatus.UNKNOWN, AdminState.READY);
+    }
+
+    /** Whether new sessions may go to it: UP by its checks and READY by the operator. */
+    public boolean takesNewSessions() {
+        return isUp() && admin.takesNewSessions();
+    }
+
+    public boolean inMaint() {
+        return admin == AdminState.MAINT;
+    }
+
+    /**
+     * The status as HAProxy's stats page shows it: "MAINT"; "DRAIN" or "DRAIN 2/3" for a member
+     * in drain that is UP; else the check's ("UP", "UP 2/3", "DOWN 1/2", "DOWN", "NO CHECK").
+     */
+    public String display() {
+        if (admin == AdminState.MAINT) {
+            return "MAINT";
+        }
+        String health = this.health.display();
+        if (admin == AdminState.DRAIN && isUp()) {
+            return health.replace("UP", "DRAIN");
+        }
+        return health;
+    }
+
+    /**
+     * The view after the operator's word. Leaving MAINT, a checked member restarts DOWN: it must
+     * pass {@code rise} checks before it is routable again (HAProxy instead starts it at
+     * {@code rise}, UP at once, and checks it at once; Patroxy does not route on a state from
+     * before the pause).
+     */
+    MemberView withAdmin(AdminState next, Instant at) {
+        if (admin == AdminState.MAINT && next != AdminState.MAINT && health.checked()) {
+            MemberHealth down = new MemberHealth(0, health.fall(), health.rise(), true);
+            boolean wasUp = health.isUp();
+            return new MemberView(address, down, lastCheck, checkFailures, downTransitions + (wasUp ? 1 : 0),
+                    wasUp ? at : lastChange, downtimeBefore, lastKnown, next);
+        }
+        return new MemberView(address, health, lastCheck, checkFailures, downTransitions, lastChange, downtimeBefore,
+                lastKnown, next);
     }
 
     public String name() {
@@ -52,7 +95,7 @@ public record MemberView(MemberAddress address, MemberHealth health, CheckOutcom
     /** "postgresql1 DOWN (L7STS 503, replica)" */
     public String describe() {
         String role = patroni().role();
-        return name() + " " + health.display() + " (" + lastCheckSummary() + ("unknown".equals(role) ? "" : ", " + role) + ")";
+        return name() + " " + display() + " (" + lastCheckSummary() + ("unknown".equals(role) ? "" : ", " + role) + ")";
     }
 
     /** "L7STS 503", "L4CON connection refused", "not checked yet". */
@@ -84,6 +127,6 @@ public record MemberView(MemberAddress address, MemberHealth health, CheckOutcom
                 checkFailures + (outcome.passed() ? 0 : 1),
                 downTransitions + (health.isUp() && !after.isUp() ? 1 : 0),
                 changed ? at : lastChange, downtime,
-                outcome.patroni().timeline() >= 0 ? outcome.patroni() : lastKnown);
+                outcome.patroni().timeline() >= 0 ? outcome.patroni() : lastKnown, admin);
     }
 }

@@ -90,19 +90,24 @@ public final class Routing {
         return Optional.of(best);
     }
 
-    /** Members new sessions may go to now, in configuration order. */
+    /**
+     * Members new sessions may go to now, in configuration order: UP by their checks and READY by
+     * the operator (a member in DRAIN or MAINT never gets a new session, whatever its checks say).
+     */
     public static List<MemberView> candidates(RouteView v) {
         if (v.routing().leaderRole) {
-            return v.own().leaderMember().map(List::of).orElse(List.of());
+            return v.own().leaderMember().map(List::of).orElse(List.of()); // the selector withholds a leader in DRAIN or MAINT
         }
         List<MemberView> up = new ArrayList<>();
         for (MemberView m : v.own().members()) {
-            if (m.isUp()) {
+            if (m.takesNewSessions()) {
                 up.add(m);
             }
         }
         if (up.isEmpty() && v.fallback() != null && v.fallback().leader() != null) {
-            return List.of(v.fallback().leader());
+            MemberView leader = v.fallback().leader();
+            boolean heldHere = v.own().member(leader.name()).map(m -> !m.admin().takesNewSessions()).orElse(false);
+            return heldHere ? List.of() : List.of(leader);
         }
         return up;
     }

@@ -22,9 +22,11 @@ public final class HealthChecks {
     private final CheckSettings check;
     private final Function<String, Duration> pace;
     private final BiConsumer<String, CheckOutcome> report;
+    private final java.util.function.Predicate<String> paused;
 
     private HealthChecks(PatroniApi api, Scheduler scheduler, CheckSettings check, Function<String, Duration> pace,
-            BiConsumer<String, CheckOutcome> report) {
+            BiConsumer<String, CheckOutcome> report, java.util.function.Predicate<String> paused) {
+        this.paused = paused;
         this.api = api;
         this.scheduler = scheduler;
         this.check = check;
@@ -32,9 +34,12 @@ public final class HealthChecks {
         this.report = report;
     }
 
+    /** @param paused whether a member's checks are paused now (an administrator put it in MAINT) */
     public static HealthChecks start(Vertx vertx, List<MemberAddress> members, CheckSettings check,
-            Duration connectTimeout, Function<String, Duration> pace, BiConsumer<String, CheckOutcome> report) {
-        HealthChecks checks = new HealthChecks(patroniApi(vertx, check, connectTimeout), vertxScheduler(vertx), check, pace, report);
+            Duration connectTimeout, Function<String, Duration> pace, BiConsumer<String, CheckOutcome> report,
+            java.util.function.Predicate<String> paused) {
+        HealthChecks checks = new HealthChecks(patroniApi(vertx, check, connectTimeout), vertxScheduler(vertx), check, pace, report,
+                paused);
         checks.setMembers(members);
         return checks;
     }
@@ -56,7 +61,8 @@ public final class HealthChecks {
     private MemberChecker startChecker(MemberAddress m) {
         String url = check.scheme() + "://" + m.host() + ":" + m.apiPort() + check.path();
         MemberChecker checker = new MemberChecker(m, new PatroniProbe(api, url, check.timeout()), check.timeout(),
-                scheduler, () -> pace.apply(m.name()), outcome -> report.accept(m.name(), outcome));
+                scheduler, () -> pace.apply(m.name()), outcome -> report.accept(m.name(), outcome),
+                () -> paused.test(m.name()));
         checker.start();
         return checker;
     }

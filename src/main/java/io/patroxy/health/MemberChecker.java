@@ -30,6 +30,8 @@ public final class MemberChecker {
 
     /** The probe's own timeout should fire first; the watchdog is for a probe that breaks its promise. */
     static final Duration WATCHDOG_SLACK = Duration.ofMillis(500);
+    /** While checks are paused (MAINT), how often the checker looks whether they may resume: no probe, a timer only. */
+    static final Duration PAUSED_POLL = Duration.ofMillis(100);
 
     private final MemberAddress member;
     private final HealthProbe probe;
@@ -37,6 +39,7 @@ public final class MemberChecker {
     private final Scheduler scheduler;
     private final Supplier<Duration> interval;
     private final Consumer<CheckOutcome> results;
+    private final java.util.function.BooleanSupplier paused;
     private volatile boolean stopped;
     private volatile Scheduler.Cancellable next;
     private volatile Duration lastInterval;
@@ -51,6 +54,16 @@ public final class MemberChecker {
      */
     public MemberChecker(MemberAddress member, HealthProbe probe, Duration timeout, Scheduler scheduler,
             Supplier<Duration> interval, Consumer<CheckOutcome> results) {
+        this(member, probe, timeout, scheduler, interval, results, () -> false);
+    }
+
+    /**
+     * @param paused while true, no check starts (HAProxy's checks paused in MAINT); the first one
+     *               starts within {@link #PAUSED_POLL} once it is false again
+     */
+    public MemberChecker(MemberAddress member, HealthProbe probe, Duration timeout, Scheduler scheduler,
+            Supplier<Duration> interval, Consumer<CheckOutcome> results, java.util.function.BooleanSupplier paused) {
+        this.paused = paused;
         this.member = member;
         this.probe = probe;
         this.timeout = timeout;
@@ -98,9 +111,14 @@ public final class MemberChecker {
     }
 
     private void runCheck(long g) {
+        boolean paused = isPaused();
         synchronized (this) {
             if (stopped || g != generation || inFlight) {
                 return; // replaced by a hurried check (whose cancel came too late for the timer)
+            }
+            if (paused) {
+                schedule(PAUSED_POLL); // no probe while paused; look again shortly
+                return;
             }
             inFlight = true;
         }
@@ -183,6 +201,15 @@ public final class MemberChecker {
             } catch (RuntimeException e) {
                 LOG.debugf(e, "member %s: cannot cancel a timed-out check", member.name());
             }
+        }
+    }
+
+    private boolean isPaused() {
+        try {
+            return paused.getAsBoolean();
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "member %s: asking whether checks are paused failed; checking", member.name());
+            return false;
         }
     }
 

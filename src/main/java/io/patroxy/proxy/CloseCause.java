@@ -18,6 +18,10 @@ public enum CloseCause {
     MEMBER_DOWN(false),
     /** The leader moved to another member: this one would now be a read-only replica. */
     LEADER_CHANGED(false),
+    /** An administrator put the session's member in MAINT (admin API): dropped as on mark-down. */
+    MEMBER_MAINT(false),
+    /** An administrator shut down the sessions of the session's member (admin API; HAProxy's {@code shutdown sessions server}). */
+    SHUTDOWN_SESSIONS(false),
     /** No member was UP when the client connected, nor within the hold. */
     NO_LEADER(false),
     /** The leader could not be reached within the connect timeout, retries and hold. */

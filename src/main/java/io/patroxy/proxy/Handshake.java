@@ -98,6 +98,11 @@ final class Handshake {
         }
     }
 
+    /** An administrator shut down the sessions of this session's member before it relayed. */
+    void shutDown(String why) {
+        frontend.refuse(CloseCause.SHUTDOWN_SESSIONS, ErrorResponse.ADMIN_SHUTDOWN, "terminating connection because " + why);
+    }
+
     /** Called when a leader may be known (woken or the retry pause is over). */
     void onLeader() {
         if (session.state() != State.HOLDING) {

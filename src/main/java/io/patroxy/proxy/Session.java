@@ -68,7 +68,12 @@ public final class Session {
         /** The verdict on the session's member changed, or a leader became known. */
         ROUTE_CHANGED,
         /** Patroxy's grace period is over. */
-        SHUTDOWN
+        SHUTDOWN,
+        /**
+         * An administrator shut down the sessions of a member: the session ends if it is still on
+         * that member, routed there before the request ({@link SessionRegistry#shutdownSessions}).
+         */
+        SHUTDOWN_SESSIONS
     }
 
     private final long id;
@@ -79,6 +84,7 @@ public final class Session {
     private State state = State.GREETING;
     private Handshake handshake;
     private volatile MemberAddress member;
+    private volatile long routeSeq;
     private Channel server;
     private MemberTraffic traffic;
     private ServerStream stream;
@@ -103,6 +109,19 @@ public final class Session {
     }
 
     private void handle(Event event) {
+        if (event == Event.SHUTDOWN_SESSIONS) {
+            MemberAddress m = member;
+            if (state == State.CLOSED || m == null || !registry.shutdownRequested(m.name(), routeSeq)) {
+                return; // it left the member, or came to it after the request
+            }
+            String why = "an administrator shut down the sessions of member " + m.name() + " (Patroxy)";
+            if (state.relays()) {
+                drop(CloseCause.SHUTDOWN_SESSIONS, why);
+            } else {
+                handshake.shutDown(why);
+            }
+            return;
+        }
         switch (state) {
             case CLOSED -> { }
             case RELAYING, DRAINING -> {
@@ -113,8 +132,11 @@ public final class Session {
                 RouteView view = registry.view();
                 DropPolicy.Verdict verdict = DropPolicy.verdict(view, member.name());
                 if (verdict.dropsRelaying()) {
-                    drop(verdict == DropPolicy.Verdict.MEMBER_DOWN ? CloseCause.MEMBER_DOWN : CloseCause.LEADER_CHANGED,
-                            DropPolicy.why(view, member.name()));
+                    drop(switch (verdict) {
+                        case MEMBER_DOWN -> CloseCause.MEMBER_DOWN;
+                        case MEMBER_MAINT -> CloseCause.MEMBER_MAINT;
+                        default -> CloseCause.LEADER_CHANGED;
+                    }, DropPolicy.why(view, member.name()));
                 }
             }
             default -> handshake.handle(event);
@@ -134,7 +156,11 @@ public final class Session {
     /** The member the session is routed to (connecting, handshaking or relaying), null while it has none. */
     public MemberAddress member() { return member; }
 
-    void routedTo(MemberAddress member) { this.member = member; }
+    /** @param seq the registry's routing sequence number when it was routed there */
+    void routedTo(MemberAddress member, long seq) {
+        this.member = member;
+        this.routeSeq = seq;
+    }
 
     /** Relaying begins on {@code server}; {@code framing} is null for an encrypted (opaque) session. */
     void relaying(Channel server, ServerFraming framing, MemberTraffic traffic) {

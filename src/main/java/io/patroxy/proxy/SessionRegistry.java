@@ -44,6 +44,8 @@ public final class SessionRegistry implements ClusterListener {
     private final Consumer<Session> accessLog;
     private final CancelKeys cancelKeys;
     private final LongAdder held = new LongAdder();
+    private final AtomicLong routeSeq = new AtomicLong();
+    private final Map<String, Long> shutdownCutoff = new ConcurrentHashMap<>();
     private final Routing routing;
     private RouteView lastSeen;
 
@@ -97,7 +99,7 @@ public final class SessionRegistry implements ClusterListener {
      * member's verdict reaches it. The caller reads the view <em>after</em> this.
      */
     void route(Session session, MemberAddress member) {
-        session.routedTo(member);
+        session.routedTo(member, routeSeq.incrementAndGet());
         byMember.computeIfAbsent(member.name(), k -> ConcurrentHashMap.newKeySet()).add(session);
     }
 
@@ -107,7 +109,7 @@ public final class SessionRegistry implements ClusterListener {
         if (m != null) {
             byMember.getOrDefault(m.name(), Set.of()).remove(session);
         }
-        session.routedTo(null);
+        session.routedTo(null, 0);
     }
 
     /** The session relays now: counted as a session, on its member. */
@@ -164,6 +166,26 @@ public final class SessionRegistry implements ClusterListener {
     /** Patroxy's grace period is over: every session is told through its door. */
     public void shutdownAll() {
         open.forEach(s -> s.post(Session.Event.SHUTDOWN));
+    }
+
+    /**
+     * An administrator shuts down the sessions of {@code member} (HAProxy's {@code shutdown sessions
+     * server}): every session routed to it by now — relaying or on its way — is told through its
+     * door and ends there with {@link CloseCause#SHUTDOWN_SESSIONS} if it is still on it; a session
+     * routed to it later is not touched.
+     *
+     * @return how many sessions were told
+     */
+    public int shutdownSessions(String member) {
+        shutdownCutoff.merge(member, routeSeq.get(), Math::max);
+        Set<Session> on = byMember.getOrDefault(member, Set.of());
+        on.forEach(s -> s.post(Session.Event.SHUTDOWN_SESSIONS));
+        return on.size();
+    }
+
+    /** Whether a session routed to {@code member} with sequence number {@code seq} is to be shut down. */
+    boolean shutdownRequested(String member, long seq) {
+        return seq != 0 && seq <= shutdownCutoff.getOrDefault(member, 0L);
     }
 
     /**

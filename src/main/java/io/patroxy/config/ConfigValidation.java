@@ -87,6 +87,7 @@ public final class ConfigValidation {
             specs.stream().filter(ListenerSpec::fallback).filter(l -> !anyLeaderRole).forEach(l -> v.problems.add(
                     "patroxy.listeners: " + l.name() + " has fallback=on but no listener has role primary or leader to fall back to"));
         }
+        adminCredentials(v.problems, config.admin());
         if (!config.discovery().equals("none") && !config.discovery().equals("cluster")) {
             v.problems.add("patroxy.discovery='" + config.discovery() + "': must be none or cluster");
         }
@@ -139,6 +140,19 @@ public final class ConfigValidation {
                     + " patroxy.dcs.zookeeper, without '/'");
         }
         return java.util.Optional.of(new DcsSettings(connect, namespace, scope, d.fastinter(), d.auth()));
+    }
+
+    /** Both or neither; the password's value never appears in a message. */
+    private static void adminCredentials(List<String> problems, PatroxyConfig.Admin admin) {
+        boolean user = admin.user().filter(u -> !u.isBlank()).isPresent();
+        boolean password = admin.password().filter(p -> !p.isEmpty()).isPresent();
+        if (user && !password) {
+            problems.add("patroxy.admin.user is set but patroxy.admin.password is not: the admin API needs both (or neither: off)");
+        } else if (password && !user) {
+            problems.add("patroxy.admin.password is set but patroxy.admin.user is not: the admin API needs both (or neither: off)");
+        } else if (user && admin.user().get().contains(":")) {
+            problems.add("patroxy.admin.user='" + admin.user().get() + "': must not contain ':' (HTTP basic auth)");
+        }
     }
 
     private void positive(String key, Duration value) {

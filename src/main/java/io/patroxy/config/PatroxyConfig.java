@@ -131,6 +131,18 @@ public interface PatroxyConfig {
         Optional<String> auth();
     }
 
+    Admin admin();
+
+    /**
+     * The admin API on the stats port ({@code /admin}): off unless both are set; separate from
+     * {@code patroxy.stats.auth}. The password is never logged.
+     */
+    interface Admin {
+        Optional<String> user();
+
+        Optional<String> password();
+    }
+
     interface Hold {
         /**
          * While no leader is known (or it cannot be reached), how long a new client waits before it

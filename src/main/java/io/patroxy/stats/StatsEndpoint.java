@@ -28,8 +28,8 @@ import io.vertx.ext.web.RoutingContext;
 /**
  * Quarkus glue of the stats listener, kept thin: once the proxy has started ({@link ProxyStarted}), follows
  * each listener ({@link ListenerStats}: its leader or backend history) and binds the metrics; serves the page, CSV and JSON
- * on Quarkus' HTTP server, and guards everything but the health probes with basic auth when
- * {@code patroxy.stats.auth} is set.
+ * on Quarkus' HTTP server, and guards everything but the health probes (and the admin API, which
+ * has its own credentials: {@link AdminEndpoint}) with basic auth when {@code patroxy.stats.auth} is set.
  *
  * <p>Routes, as HAProxy's {@code stats uri /}: {@code /}, {@code /;norefresh}, {@code /;csv},
  * {@code /;json} (options after {@code ;} are part of the path, not a query), and
@@ -54,8 +54,11 @@ public class StatsEndpoint {
     private final Clock clock = Clock.systemUTC();
     private volatile Running running;
 
-    public StatsEndpoint(PatroxyConfig config, MeterRegistry registry, ObjectMapper json,
+    private final AdminEndpoint admin;
+
+    public StatsEndpoint(PatroxyConfig config, MeterRegistry registry, ObjectMapper json, AdminEndpoint admin,
             @ConfigProperty(name = "quarkus.application.version", defaultValue = "unknown") String version) {
+        this.admin = admin;
         this.config = config;
         this.registry = registry;
         this.json = json;
@@ -89,7 +92,7 @@ public class StatsEndpoint {
 
     void routes(@Observes Router router) {
         auth.ifPresent(a -> router.route().order(AUTH_ORDER).handler(ctx -> {
-            if (ctx.normalizedPath().startsWith("/q/health") || a.accepts(ctx.request().getHeader(HttpHeaders.AUTHORIZATION))) {
+            if (ctx.normalizedPath().startsWith("/q/health") || admin.owns(ctx.normalizedPath()) || a.accepts(ctx.request().getHeader(HttpHeaders.AUTHORIZATION))) {
                 ctx.next();
             } else {
                 ctx.response().setStatusCode(401).putHeader("WWW-Authenticate", BasicAuth.CHALLENGE)

@@ -108,4 +108,16 @@ class ConfigValidationTest {
                 .dcs().orElseThrow();
         assertThat(dcs.toString()).contains("digest auth as patroxy").doesNotContain("s3cret");
     }
+
+    @Test
+    void adminCredentialsComeInPairsAndThePasswordIsNeverShown() {
+        assertThatThrownBy(() -> settings("patroxy.admin.user", "ops"))
+                .hasMessageContaining("patroxy.admin.user is set but patroxy.admin.password is not");
+        assertThatThrownBy(() -> settings("patroxy.admin.password", "s3cret-value"))
+                .hasMessageContaining("patroxy.admin.password is set but patroxy.admin.user is not")
+                .hasMessageNotContaining("s3cret-value");
+        assertThatThrownBy(() -> settings("patroxy.admin.user", "o:ps", "patroxy.admin.password", "s3cret-value"))
+                .hasMessageContaining("must not contain ':'").hasMessageNotContaining("s3cret-value");
+        assertThat(settings("patroxy.admin.user", "ops", "patroxy.admin.password", "s3cret-value").members()).hasSize(2);
+    }
 }

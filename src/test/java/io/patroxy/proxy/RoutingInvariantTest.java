@@ -20,7 +20,8 @@ import io.patroxy.proxy.Session.State;
  * The routing invariant under random interleavings (issue 9): random cluster snapshots (UP, DOWN,
  * going up or down, timelines, two primaries, flaky checks, no leader) mixed with random session
  * events (connects done or failed, the server's first message, 'N' or 'S', a FATAL, client bytes,
- * closes, the end of the shutdown grace), one event-loop turn at a time. After every step: no session began relaying on a member
+ * closes, the end of the shutdown grace) and an operator's word (a member set ready, drain or maint;
+ * shutdown-sessions of a member), one event-loop turn at a time. After every step: no session began relaying on a member
  * that is not the leader; after every turn of the loops: the whole invariant of {@code DropPolicy}.
  * Run with {@code -Dpatroxy.invariant.runs=100000} for a long soak; the seed of a failure is printed.
  */
@@ -82,6 +83,15 @@ class RoutingInvariantTest {
     private static String step(EmbeddedFrontEnd fe, Random rnd) {
         int r = rnd.nextInt(100);
         String m = MEMBERS[rnd.nextInt(MEMBERS.length)];
+        if (r < 4) {
+            io.patroxy.cluster.AdminState a = io.patroxy.cluster.AdminState.values()[rnd.nextInt(3)];
+            fe.cluster.setAdmin(m, a);
+            return "admin " + m + " " + a + " -> " + describe(fe.cluster.view());
+        }
+        if (r == 4) {
+            fe.sessions.shutdownSessions(m);
+            return "shutdown-sessions " + m;
+        }
         if (r < 25) {
             switch (rnd.nextInt(4)) {
                 case 0 -> fe.primary(m, 1 + rnd.nextInt(3));
@@ -173,7 +183,7 @@ class RoutingInvariantTest {
             Session s = fe.session(fe.clients.get(i));
             if (s != null && s.state() == State.RELAYING && before.get(i) != State.RELAYING) {
                 if (fe.balanced) {
-                    assertThat(isUp(fe, s.member().name())).as("began relaying on a member not UP; trace %s", trace).isTrue();
+                    assertThat(takesNew(fe, s.member().name())).as("began relaying on a member not UP or not READY; trace %s", trace).isTrue();
                 } else {
                     assertThat(s.member().name()).as("began relaying off the leader; trace %s", trace).isEqualTo(leader);
                 }
@@ -185,24 +195,32 @@ class RoutingInvariantTest {
         return fe.cluster.view().member(member).map(MemberView::isUp).orElse(false);
     }
 
+    /** UP by its checks and READY by the operator. */
+    private static boolean takesNew(EmbeddedFrontEnd fe, String member) {
+        return fe.cluster.view().member(member).map(MemberView::takesNewSessions).orElse(false);
+    }
+
     /** After a turn of every loop: the routing invariant of DropPolicy, whole. */
     private static void assertInvariant(EmbeddedFrontEnd fe, List<String> trace) {
         ClusterView view = fe.cluster.view();
         String leader = view.leaderName().orElse(null);
+        String elected = view.elected().map(MemberView::name).orElse(null); // the leader, or the one withheld in DRAIN/MAINT
         for (Session s : fe.sessions.open()) {
             State st = s.state();
             String member = s.member() == null ? null : s.member().name();
             boolean handshaking = ROUTED.contains(st) || (st == State.AWAITING_STARTUP && member != null);
             if (handshaking && fe.balanced) {
-                assertThat(isUp(fe, member)).as("%s %s on a member not UP; trace %s", s, st, trace).isTrue();
+                assertThat(takesNew(fe, member)).as("%s %s on a member not UP or not READY; trace %s", s, st, trace).isTrue();
             } else if (handshaking) {
                 assertThat(member).as("%s %s while the leader is %s; trace %s", s, st, leader, trace).isEqualTo(leader);
             }
             if (st == State.RELAYING) {
                 boolean up = view.member(member).map(MemberView::isUp).orElse(false);
                 assertThat(up).as("%s relays on a member that is not UP; trace %s", s, trace).isTrue();
-                if (leader != null) {
-                    assertThat(member).as("%s relays off the leader %s; trace %s", s, leader, trace).isEqualTo(leader);
+                boolean maint = view.member(member).map(MemberView::inMaint).orElse(false);
+                assertThat(maint).as("%s relays on a member in MAINT; trace %s", s, trace).isFalse();
+                if (elected != null) {
+                    assertThat(member).as("%s relays off the elected leader %s; trace %s", s, elected, trace).isEqualTo(elected);
                 }
             }
         }

@@ -99,7 +99,7 @@ public final class HaproxyCsv {
         r.put("bout", m.serverToClientBytes());
         r.put("econ", m.connectErrors());
         r.put("status", m.status().equals("NO CHECK") ? "no check" : m.status());
-        r.put("weight", 1);
+        r.put("weight", m.admin().equals("ready") ? 1 : 0); // HAProxy: drain and maint have an effective weight of 0
         r.put("act", 1);
         r.put("bck", 0);
         r.put("uweight", 1);

@@ -121,6 +121,12 @@ public final class PatroxyMetrics implements MeterBinder, AutoCloseable {
                     server.and("state", state.name()),
                     m -> member(l, name).map(v -> v.health().state() == state ? 1 : 0).orElse(0));
         }
+        for (io.patroxy.cluster.AdminState admin : io.patroxy.cluster.AdminState.values()) {
+            gauge(registry, "patroxy.server.admin",
+                    "1 for what the operator said of the member (admin API): ready, drain (no new sessions) or maint (none, checks paused)",
+                    server.and("state", admin.label()),
+                    m -> member(l, name).map(v -> v.admin() == admin ? 1 : 0).orElse(0));
+        }
         gauge(registry, "patroxy.server.up", "1 while the member is UP (passes the listener's check, e.g. /primary)",
                 server, m -> member(l, name).map(v -> v.isUp() ? 1 : 0).orElse(0));
         if (l.leaderRole()) {

@@ -126,10 +126,13 @@ public record StatsSnapshot(String version, long pid, Instant now, Instant start
     /**
      * One member.
      *
-     * @param status HAProxy's display of the fall/rise state: "UP", "UP 2/3", "DOWN 1/2", "DOWN", "NO CHECK"
+     * @param status HAProxy's display of the fall/rise state: "UP", "UP 2/3", "DOWN 1/2", "DOWN", "NO CHECK";
+     *               "DRAIN", "DRAIN 2/3" (UP, in drain), "MAINT" (the operator's word, as HAProxy shows it)
+     * @param admin  what the operator said: ready, drain or maint (the admin API)
+     * @param up     UP by its checks (in MAINT: as when its checks were paused)
      * @param role   what Patroni's JSON said in the last check ("primary", "replica", ...)
      */
-    public record Server(int id, String name, String address, String status, boolean up, boolean leader,
+    public record Server(int id, String name, String address, String status, String admin, boolean up, boolean leader,
             String role, long timeline, Check check, long checkFailures, long downTransitions, long upTransitions,
             Instant lastChange, long lastChangeSeconds, long downtimeSeconds, int rise, int fall, int health,
             int current, int max, long total, long clientToServerBytes, long serverToClientBytes,
@@ -154,8 +157,14 @@ public record StatsSnapshot(String version, long pid, Instant now, Instant start
             return Formats.duration(downtimeSeconds);
         }
 
-        /** For the page's colours: up, going-down, going-up, down, nocheck. */
+        /** For the page's colours: up, going-down, going-up, down, nocheck, drain, maint. */
         public String statusClass() {
+            if (status.startsWith("DRAIN")) {
+                return "drain";
+            }
+            if (status.equals("MAINT")) {
+                return "maint";
+            }
             if (status.startsWith("UP ")) {
                 return "going-down";
             }
@@ -190,9 +199,16 @@ public record StatsSnapshot(String version, long pid, Instant now, Instant start
         }
     }
 
-    /** The leader and its history, newest change first. */
+    /**
+     * The leader and its history, newest change first.
+     *
+     * @param withheld      the member the checks choose while an administrator holds it in DRAIN or MAINT (then
+     *                      {@code leader} is null), else null
+     * @param withheldState drain or maint, with {@code withheld}
+     */
     public record Leadership(String leader, long timeline, boolean contested, Instant leaderlessSince,
-            long leaderlessSeconds, long elections, long losses, List<LeaderChange> changes) {
+            long leaderlessSeconds, long elections, long losses, List<LeaderChange> changes, String withheld,
+            String withheldState) {
 
         public Leadership {
             changes = List.copyOf(changes);

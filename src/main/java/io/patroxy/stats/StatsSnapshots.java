@@ -53,7 +53,7 @@ public final class StatsSnapshots {
                 : new StatsSnapshot.Check(c.status().name(), c.status().description(), c.httpCode(), c.detail(),
                         c.duration().toMillis(), c.finishedAt(), seconds(c.finishedAt(), now));
         return new StatsSnapshot.Server(id, m.name(), m.address().host() + ":" + m.address().pgPort(),
-                m.health().display(), m.isUp(), m == view.leader(), m.patroni().role(), m.patroni().timeline(), check,
+                m.display(), m.admin().label(), m.isUp(), m == view.leader(), m.patroni().role(), m.patroni().timeline(), check,
                 m.checkFailures(), m.downTransitions(), ups, m.lastChange(), seconds(m.lastChange(), now),
                 m.downtime(now).toSeconds(), m.health().rise(), m.health().fall(), m.health().health(),
                 t.current(), t.max(), t.total(), t.clientToServerBytes(), t.serverToClientBytes(), t.connectErrors());
@@ -89,7 +89,9 @@ public final class StatsSnapshots {
         return new StatsSnapshot.Leadership(view.leaderName().orElse(null),
                 view.leaderMember().map(MemberView::lastKnownTimeline).orElse(-1L), view.contested(),
                 leaders.leaderlessSince().orElse(null), leaders.leaderlessTotal(now).toSeconds(),
-                leaders.elections(), leaders.losses(), changes);
+                leaders.elections(), leaders.losses(), changes,
+                view.withheld() == null ? null : view.withheld().name(),
+                view.withheld() == null ? null : view.withheld().admin().name());
     }
 
     private static long seconds(Instant from, Instant to) {

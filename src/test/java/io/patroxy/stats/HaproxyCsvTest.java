@@ -50,6 +50,26 @@ class HaproxyCsvTest {
     }
 
     @Test
+    void drainAndMaintShowAsHaproxyShowsThemWithAnEffectiveWeightOfZero() {
+        Fixtures f = new Fixtures();
+        f.primary("pg0", 3, 0);
+        f.replica("pg1", 0);
+        f.cluster.setAdmin("pg0", io.patroxy.cluster.AdminState.DRAIN);
+        f.cluster.setAdmin("pg1", io.patroxy.cluster.AdminState.MAINT);
+        StatsSnapshot snap = f.snapshot(10);
+        Map<String, Map<String, String>> rows = parse(HaproxyCsv.write(snap));
+        assertThat(rows.get("pg0")).containsEntry("status", "DRAIN").containsEntry("weight", "0").containsEntry("uweight", "1");
+        assertThat(rows.get("pg1")).containsEntry("status", "MAINT").containsEntry("weight", "0");
+        assertThat(snap.servers()).extracting(StatsSnapshot.Server::admin).containsExactly("drain", "maint");
+        assertThat(snap.servers()).extracting(StatsSnapshot.Server::statusClass).containsExactly("drain", "maint");
+        assertThat(snap.leadership().leader()).isNull();
+        assertThat(snap.leadership().withheld()).isEqualTo("pg0");
+        assertThat(new StatsPage().render(snap, java.time.Duration.ZERO))
+                .contains("<b id=\"withheld\">pg0</b> leads but an administrator put it in DRAIN")
+                .contains("<tr id=\"server-pg1\" class=\"maint\">");
+    }
+
+    @Test
     void rowsAreWrittenAsHaproxyWritesThem() {
         Fixtures f = new Fixtures();
         f.replica("pg1", 0);

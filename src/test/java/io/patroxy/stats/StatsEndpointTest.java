@@ -65,6 +65,15 @@ class StatsEndpointTest {
     }
 
     @Test
+    void theAdminApiIsOffUnlessItsCredentialsAreSet() {
+        HttpResponse<String> r = Http.get(base, "/admin/state");
+        assertThat(r.statusCode()).isEqualTo(404);
+        assertThat(r.body()).contains("the admin API is off: set patroxy.admin.user and patroxy.admin.password");
+        assertThat(metrics().value("patroxy_server_admin", "server", "pg0", "state", "ready")).isEqualTo(1.0);
+        assertThat(metrics().value("patroxy_server_admin", "server", "pg0", "state", "drain")).isEqualTo(0.0);
+    }
+
+    @Test
     void pageShowsMembersLeaderAndRefreshesUnlessNorefresh() {
         HttpResponse<String> page = Http.get(base, "/");
         assertThat(page.statusCode()).isEqualTo(200);

@@ -11,6 +11,9 @@ export CLUSTER_ADDR_BASE=${CLUSTER_ADDR_BASE:-21}
 export PATROXY_CLUSTER_DIR=${PATROXY_CLUSTER_DIR:-/tmp/patroxy-bench-cluster}
 export HAPROXY_PORT=${HAPROXY_PORT:-6434} HAPROXY_STATS_PORT=${HAPROXY_STATS_PORT:-7301}
 BENCH_OUT=${BENCH_OUT:-target/bench}
+# Patroxy's listening address (and its stats'): another loopback address keeps a run apart from
+# others on a shared machine (with another CLUSTER_ADDR_BASE and PATROXY_CLUSTER_DIR)
+BENCH_HOST=${BENCH_HOST:-127.0.0.1}
 BENCH_JAVA=${BENCH_JAVA:-java}
 cluster=patroni/local-cluster.sh
 jar=target/quarkus-app/quarkus-run.jar
@@ -18,6 +21,7 @@ jvm_options=deploy/jvm.options
 zk_addr=127.0.0.$((CLUSTER_ADDR_BASE - 1))
 members="postgresql0=127.0.0.$CLUSTER_ADDR_BASE:5432:8008,postgresql1=127.0.0.$((CLUSTER_ADDR_BASE + 1)):5432:8008"
 declare -A patroxy_pids=()
+patroxy_env=()
 CLK_TCK=$(getconf CLK_TCK)
 
 bench_need_root() {
@@ -64,24 +68,27 @@ bench_cluster_down() {
 }
 
 # start_patroxy NAME PORT STATS_PORT [JVM OPTION...]: starts Patroxy in front of the benchmark
-# cluster and waits until a session is routed through it; started_ms is then the milliseconds from
-# the launch to that first routed session, started_cpu_ms the CPU Patroxy had used by then (the
-# steadier figure on a busy machine). The pid is in patroxy_pids[NAME], the log under BENCH_OUT.
+# cluster (with the VAR=value settings in the array patroxy_env, if any, e.g. its TLS mode) and
+# waits until a session is routed through it; started_ms is then the milliseconds from the launch
+# to that first routed session, started_cpu_ms the CPU Patroxy had used by then (the steadier
+# figure on a busy machine). The pid is in patroxy_pids[NAME], the log under BENCH_OUT.
 # Not in a command substitution: it sets these variables in the caller's shell.
 start_patroxy() {
   local name=$1 port=$2 stats=$3 t0 i
   shift 3
-  if ss -ltnH "sport = :$port" | grep -q .; then
+  # taken on BENCH_HOST itself or on a wildcard address
+  if ss -ltnH "sport = :$port" | awk -v h="$BENCH_HOST" '{a = $4; sub(/:[0-9]+$/, "", a)} a == h || a == "[::ffff:" h "]" || a == "0.0.0.0" || a == "*" || a == "[::]" {f = 1} END {exit !f}'; then
     echo "start_patroxy: port $port is taken (a Patroxy left from an earlier run?)" >&2
     return 1
   fi
   t0=$(now_ns)
-  env PATROXY_MEMBERS="$members" PATROXY_LISTEN_HOST=127.0.0.1 PATROXY_LISTEN_PORT="$port" \
-    PATROXY_STATS_HOST=127.0.0.1 PATROXY_STATS_PORT="$stats" PATROXY_MAXCONN="${BENCH_MAXCONN:-100}" \
+  env PATROXY_MEMBERS="$members" PATROXY_LISTEN_HOST="$BENCH_HOST" PATROXY_LISTEN_PORT="$port" \
+    PATROXY_STATS_HOST="$BENCH_HOST" PATROXY_STATS_PORT="$stats" PATROXY_MAXCONN="${BENCH_MAXCONN:-100}" \
+    "${patroxy_env[@]}" \
     "$BENCH_JAVA" "$@" -jar "$jar" >"$BENCH_OUT/$name.log" 2>&1 &
   patroxy_pids[$name]=$!
   for ((i = 0; i < 1500; i++)); do
-    if psql -h 127.0.0.1 -p "$port" -Atqc 'select 1' >/dev/null 2>&1; then
+    if psql -h "$BENCH_HOST" -p "$port" -Atqc 'select 1' >/dev/null 2>&1; then
       started_ms=$((($(now_ns) - t0) / 1000000))
       started_cpu_ms=$(($(cpu_ticks "${patroxy_pids[$name]}") * 1000 / CLK_TCK))
       return 0

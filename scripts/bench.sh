@@ -23,22 +23,46 @@
 #                        BENCH_JVM_<target> (JVM options of any target named patroxy*, '-' as '_'; e.g.
 #                        BENCH_TARGETS="haproxy patroxy-a patroxy-b" BENCH_JVM_patroxy_b="-Dx=y" for an A/B),
 #                        BENCH_MAX_LOAD (1.5: warn when the 1-minute load is higher at the start),
-#                        BENCH_KEEP_CLUSTER (1: leave the cluster running), BENCH_JAVA (java)
+#                        BENCH_KEEP_CLUSTER (1: leave the cluster running), BENCH_JAVA (java),
+#                        BENCH_HOST (127.0.0.1: Patroxy's address; CLUSTER_ADDR_BASE, PATROXY_CLUSTER_DIR
+#                        and BENCH_HOST of your own keep a run apart from another one on the machine)
+#
+#   scripts/bench.sh --tls   What TLS costs (issue 13): the cluster with TLS only (CLUSTER_SSL=1:
+#                        ssl = on, hostssl, a test CA), every client with sslmode=require. Targets
+#                        direct (TLS to the leader), haproxy (TCP mode: the server's TLS passed
+#                        through), patroxy-terminate (Patroxy's certificate from the same CA, its own
+#                        TLS leg to PostgreSQL, patroxy.server.tls.mode BENCH_SERVER_TLS_MODE,
+#                        verify-full) and patroxy-passthrough, all Patroxy targets with the shipped
+#                        JVM options; tests connect select1 select8. Ratios to direct beside those
+#                        to HAProxy: TLS through Patroxy vs TLS direct.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+tls=0
+case ${1:-} in
+  --tls) tls=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--tls]  (settings: the BENCH_* variables at the top of $0)" >&2; exit 2 ;;
+esac
+((tls == 0)) || export CLUSTER_SSL=1
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
 bench_need_root
 
 rounds=${BENCH_ROUNDS:-2}; secs=${BENCH_SECONDS:-10}; scale=${BENCH_SCALE:-10}
-read -r -a tests <<<"${BENCH_TESTS:-connect select1 select8 select32 tpcb copy}"
-read -r -a targets <<<"${BENCH_TARGETS:-direct haproxy patroxy-bare patroxy-shipped}"
+if ((tls)); then
+  read -r -a tests <<<"${BENCH_TESTS:-connect select1 select8}"
+  read -r -a targets <<<"${BENCH_TARGETS:-direct haproxy patroxy-terminate patroxy-passthrough}"
+  export PGSSLMODE=require # every client asks for TLS (pgbench, psql)
+else
+  read -r -a tests <<<"${BENCH_TESTS:-connect select1 select8 select32 tpcb copy}"
+  read -r -a targets <<<"${BENCH_TARGETS:-direct haproxy patroxy-bare patroxy-shipped}"
+fi
 copy_repeat=${BENCH_COPY_REPEAT:-2}; sampling=${BENCH_SAMPLING:-0.1}
 export PGUSER=bench PGPASSWORD=bench PGDATABASE=postgres
 
 mkdir -p "$BENCH_OUT"
 stamp=$(date +%Y%m%d-%H%M%S)
-csv=$BENCH_OUT/bench-$stamp.csv
+csv=$BENCH_OUT/bench-$( ((tls)) && echo tls-)$stamp.csv
 work=$(mktemp -d /tmp/patroxy-bench.XXXXXX)
 bench_build
 
@@ -54,11 +78,16 @@ before=$(load_note)
 echo "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(free -g | awk '/^Mem:/ {print $2}') GiB;" \
   "$("$BENCH_JAVA" -version 2>&1 | head -1); $(haproxy -v | head -1 | cut -d' ' -f1-3); $(pgbench --version)"
 echo "before the run: $before"
+((tls == 0)) || echo "TLS: a TLS-only cluster (hostssl), every client sslmode=require"
 if awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v m="${BENCH_MAX_LOAD:-1.5}" 'BEGIN {exit !(l > m)}'; then
   echo "WARNING: the machine is busy (load above ${BENCH_MAX_LOAD:-1.5}): the figures will be noisy; see top -bn1" >&2
 fi
 
 bench_cluster_up
+if ((tls)); then
+  mapfile -t tls_files < <($cluster cert patroxy "$BENCH_HOST" 2>/dev/null) # certificate, key, CA
+  [[ ${#tls_files[@]} == 3 ]] || { echo "bench.sh: no certificate for Patroxy from the cluster's CA" >&2; exit 1; }
+fi
 PGPASSWORD=postgres psql -h "$leader_ip" -U postgres -d postgres -qX >/dev/null 2>&1 <<'SQL'
 CREATE ROLE bench LOGIN;
 SET password_encryption = 'md5';
@@ -76,10 +105,19 @@ n=0
 for t in "${targets[@]}"; do
   [[ $t == patroxy* ]] || continue
   # JVM options of a Patroxy target: BENCH_JVM_<name, - as _> (patroxy-shipped: the shipped file)
-  var=BENCH_JVM_${t//-/_}; default=""; [[ $t == patroxy-shipped ]] && default="@$jvm_options"
+  var=BENCH_JVM_${t//-/_}; default=""; [[ $t == patroxy-shipped || $tls == 1 ]] && default="@$jvm_options"
   read -r -a opts <<<"${!var-$default}"
-  host[$t]=127.0.0.1; port[$t]=$((6433 + 2 * n)) # 6433, 6435, ... (HAProxy has 6434)
+  patroxy_env=()
+  case $t in
+    patroxy-terminate*)
+      ((tls)) || { echo "bench.sh: $t needs --tls" >&2; exit 2; }
+      patroxy_env=(PATROXY_TLS_MODE=terminate PATROXY_TLS_CERT_FILE="${tls_files[0]}" PATROXY_TLS_KEY_FILE="${tls_files[1]}"
+                   PATROXY_SERVER_TLS_MODE="${BENCH_SERVER_TLS_MODE:-verify-full}" PATROXY_SERVER_TLS_CA_FILE="${tls_files[2]}") ;;
+    patroxy-passthrough*) patroxy_env=(PATROXY_TLS_MODE=passthrough) ;;
+  esac
+  host[$t]=$BENCH_HOST; port[$t]=$((6433 + 2 * n)) # 6433, 6435, ... (HAProxy has 6434)
   start_patroxy "$t" "${port[$t]}" $((7300 + 2 * n)) "${opts[@]}"
+  [[ ${#patroxy_env[@]} == 0 ]] || echo "$t: ${patroxy_env[*]}"
   pid[$t]=${patroxy_pids[$t]}; startup_ms[$t]=$started_ms
   echo "$t: java ${opts[*]} -jar $jar on :${port[$t]}, first routed session after $started_ms ms"
   n=$((n + 1))
@@ -149,7 +187,7 @@ done
 after=$(load_note)
 
 {
-  echo "# $(date -Is) $(nproc) cores; before: $before; after: $after"
+  echo "# $(date -Is) $(nproc) cores; before: $before; after: $after$( ((tls)) && echo "; TLS: hostssl-only cluster, clients sslmode=require")"
   for t in "${!pid[@]}"; do
     echo "# $t: rss idle ${idle_rss[$t]} KiB, after the load $(rss_kb "${pid[$t]}") KiB${startup_ms[$t]:+, start to first routed session ${startup_ms[$t]} ms}"
   done
@@ -167,12 +205,13 @@ tests, targets = [], []
 for r in rows:
     if r['test'] not in tests: tests.append(r['test'])
     if r['target'] not in targets: targets.append(r['target'])
-print('\nmedians over the rounds (first round in brackets); ratios to haproxy: tps (MB/s for copy) and proxy CPU per unit')
-print(f"{'test':9} {'target':16} {'tps|MB/s':>10} {'lat ms':>8} {'p99 ms':>8} {'cpu/10k':>16} {'rss MiB':>8} {'tps÷ha':>7} {'cpu÷ha':>14}")
+print('\nmedians over the rounds (first round in brackets); ratios to direct and to haproxy: tps (MB/s for copy); to haproxy: proxy CPU per unit')
+print(f"{'test':9} {'target':20} {'tps|MB/s':>10} {'lat ms':>8} {'p99 ms':>8} {'cpu/10k':>16} {'rss MiB':>8} {'tps÷dir':>7} {'tps÷ha':>7} {'cpu÷ha':>14}")
 for test in tests:
     by = {t: [r for r in rows if r['test'] == test and r['target'] == t] for t in targets}
     ha = by.get('haproxy') or []
     ha_tps, ha_cpu = med(r['tps'] for r in ha), med(r['cpu_s_per_10k'] for r in ha)
+    dir_tps = med(r['tps'] for r in by.get('direct') or [])
     for t in targets:
         rs = by[t]
         if not rs: continue
@@ -181,11 +220,12 @@ for test in tests:
         rss = med(r['rss_kb'] for r in rs)
         cpu_s = '-' if cpu is None else f"{cpu:.3f} ({float(first['cpu_s_per_10k']):.3f})"
         tr = '-' if not (ha_tps and tps) else f'{tps / ha_tps:.2f}'
+        dr = '-' if not (dir_tps and tps) else f'{tps / dir_tps:.2f}'
         cr = '-'
         if ha_cpu and cpu is not None and t != 'haproxy':
             cr = f"{cpu / ha_cpu:.2f} ({float(first['cpu_s_per_10k']) / ha_cpu:.2f})"
-        print(f"{test:9} {t:16} {fmt(tps, 1):>10} {fmt(med(r['lat_avg_ms'] for r in rs), 3):>8} "
-              f"{fmt(med(r['lat_p99_ms'] for r in rs), 3):>8} {cpu_s:>16} {fmt(rss and rss / 1024, 0):>8} {tr:>7} {cr:>14}")
+        print(f"{test:9} {t:20} {fmt(tps, 1):>10} {fmt(med(r['lat_avg_ms'] for r in rs), 3):>8} "
+              f"{fmt(med(r['lat_p99_ms'] for r in rs), 3):>8} {cpu_s:>16} {fmt(rss and rss / 1024, 0):>8} {dr:>7} {tr:>7} {cr:>14}")
 print('cpu/10k: proxy CPU seconds per 10k transactions (connect: per 10k connections; copy: per GB)')
 PY
 cat "$csv.notes"

@@ -57,7 +57,7 @@ final class PatroxyProcess implements AutoCloseable {
             throw new IllegalStateException("cannot start " + JAR, e);
         }
         Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly));
-        Awaitility.await("Patroxy listening on " + host + ":" + port).atMost(Duration.ofSeconds(60))
+        Awaitility.await("Patroxy listening on " + host + ":" + port).atMost(Duration.ofSeconds(120)) // a loaded 2-core machine: 53 s seen
                 .pollInterval(Duration.ofMillis(200)).until(() -> {
                     if (!process.isAlive()) {
                         throw new IllegalStateException("Patroxy exited with " + process.exitValue() + ", see " + log);

@@ -44,6 +44,7 @@ class RealClusterIT {
     static final String HAPROXY_HOST = "127.0.0." + (LocalCluster.ADDR_BASE - 1);
     static final String HAPROXY_URL = "jdbc:postgresql://" + HAPROXY_HOST + ":5433/postgres";
     static final double CHECK_INTERVAL_S = 3.0;
+    static final String ADMIN_PASSWORD = "it-admin-pw";
     /**
      * How long the newer primary's Patroni stays frozen in the split brain, with the check settings
      * this Patroxy runs with (the shipped defaults: inter 3 s, timeout 5 s, fall 3, fastinter 0.5 s).
@@ -73,7 +74,7 @@ class RealClusterIT {
         cluster.haproxyUp();
         System.out.println("FIGURES cluster: Patroni " + cluster.patroniVersion() + ", 2 nodes");
         // the shipped defaults (inter 3s, fall 3, rise 2, timeout 5s), as the seeds' HAProxy
-        patroxy = new PatroxyProcess(PATROXY_PORT, STATS_PORT, Map.of());
+        patroxy = new PatroxyProcess(PATROXY_PORT, STATS_PORT, Map.of("PATROXY_ADMIN_USER", "ops", "PATROXY_ADMIN_PASSWORD", ADMIN_PASSWORD));
         await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> serverAddress(patroxy.jdbcUrl()) != null);
         for (String table : new String[] {"w_patroxy", "w_haproxy", "seen"}) {
             exec(patroxy.jdbcUrl(), "CREATE TABLE IF NOT EXISTS " + table + " (id bigint PRIMARY KEY, at timestamptz DEFAULT now())");
@@ -237,8 +238,106 @@ class RealClusterIT {
         }
     }
 
+    /**
+     * The admin API on the real cluster (docs/admin.md): the leader in drain keeps its open session
+     * and gets no new one (a new client is held, not relayed) until it is ready again; wrong
+     * credentials change nothing; the switchover candidate in maint is never routed to after
+     * Patroni promotes it — clients are held — until an operator sets it ready.
+     */
     @Test
     @Order(6)
+    void operatorDrainAndMaintOnTheRealClusterTheOperatorsWordWins() throws Exception {
+        String leader = cluster.leader();
+        String replica = leader.equals("postgresql0") ? "postgresql1" : "postgresql0";
+        try (Connection open = connect(patroxy.jdbcUrl())) {
+            assertThat(serverAddress(open)).isEqualTo(LocalCluster.address(leader));
+            assertThat(admin("POST", "/admin/members/" + leader, "{\"state\":\"drain\"}", ADMIN_PASSWORD).statusCode()).isEqualTo(200);
+            assertThat(serverAddress(open)).as("the open session stays on the drained leader").isEqualTo(LocalCluster.address(leader));
+            long relayed = sessionsTotal(leader);
+            long held = heldTotal();
+            CompletableFuture<String> newcomer = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return serverAddress(patroxy.jdbcUrl());
+                } catch (SQLException e) {
+                    return "failed: " + e.getMessage();
+                }
+            });
+            await("a new client is held").atMost(Duration.ofSeconds(10)).until(() -> heldTotal() > held);
+            assertThat(admin("POST", "/admin/members/" + leader, "{\"state\":\"ready\"}", "wrong").statusCode()).isEqualTo(401);
+            assertThat(admin("GET", "/admin/members/" + leader, null, ADMIN_PASSWORD).body()).contains("\"state\":\"drain\"");
+            assertThat(newcomer).as("no new session on a drained member").isNotDone();
+            assertThat(sessionsTotal(leader)).isEqualTo(relayed);
+            assertThat(serverAddress(open)).isEqualTo(LocalCluster.address(leader));
+            open.close(); // it finishes normally
+            assertThat(admin("POST", "/admin/members/" + leader, "{\"state\":\"ready\"}", ADMIN_PASSWORD).statusCode()).isEqualTo(200);
+            assertThat(newcomer.get(10, TimeUnit.SECONDS)).isEqualTo(LocalCluster.address(leader));
+        }
+
+        // maint on the switchover candidate: Patroni promotes it, Patroxy does not route to it
+        assertThat(admin("POST", "/admin/members/" + replica, "{\"state\":\"maint\"}", ADMIN_PASSWORD).statusCode()).isEqualTo(200);
+        CompletableFuture<String> waiting = null;
+        try {
+            assertThat(cluster.switchover()).isEqualTo(replica);
+            await("the demoted leader is marked DOWN").atMost(Duration.ofSeconds(30))
+                    .until(() -> {
+                        var l = new com.fasterxml.jackson.databind.ObjectMapper().readTree(admin("GET", "/admin/state", null, ADMIN_PASSWORD).body())
+                                .at("/listeners/0/leader");
+                        return l.isNull() || l.isMissingNode();
+                    });
+            assertThat(admin("GET", "/admin/members/" + replica, null, ADMIN_PASSWORD).body()).contains("\"status\":\"MAINT\"");
+            long held = heldTotal();
+            waiting = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return serverAddress(patroxy.jdbcUrl());
+                } catch (SQLException e) {
+                    return "failed: " + e.getMessage();
+                }
+            });
+            await("a new client is held while the new primary is in maint").atMost(Duration.ofSeconds(10)).until(() -> heldTotal() > held);
+            assertThat(waiting).isNotDone();
+            assertThat(sessionsTotal(replica)).isZero();
+        } finally {
+            assertThat(admin("POST", "/admin/members/" + replica, "{\"state\":\"ready\"}", ADMIN_PASSWORD).statusCode()).isEqualTo(200);
+        }
+        long readyAt = System.nanoTime();
+        assertThat(waiting.get(30, TimeUnit.SECONDS)).as("the held client, once the new primary is ready")
+                .isEqualTo(LocalCluster.address(replica));
+        System.out.printf("FIGURES admin: maint -> ready on the promoted member: held client relayed after %.2f s (rise 2)%n",
+                (System.nanoTime() - readyAt) / 1e9);
+        cluster.waitHealthy();
+    }
+
+    private static HttpResponse<String> admin(String method, String path, String json, String password) throws Exception {
+        HttpRequest.Builder r = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + STATS_PORT + path))
+                .timeout(Duration.ofSeconds(5))
+                .header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(("ops:" + password).getBytes()))
+                .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
+        if (json != null) {
+            r.header("Content-Type", "application/json");
+        }
+        return http.send(r.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static long heldTotal() throws Exception {
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(statsJson()).at("/frontend/held").asLong();
+    }
+
+    private static long sessionsTotal(String member) throws Exception {
+        for (var s : new com.fasterxml.jackson.databind.ObjectMapper().readTree(statsJson()).get("servers")) {
+            if (s.get("name").asText().equals(member)) {
+                return s.get("total").asLong();
+            }
+        }
+        throw new AssertionError("no member " + member + " in the stats");
+    }
+
+    private static String statsJson() throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + STATS_PORT + "/stats.json"))
+                .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    @Test
+    @Order(7)
     void cleanStopOfTheLeaderClosesItsSessionsAndTheReplicaTakesOver() throws Exception {
         String old = cluster.leader();
         String promoted;
@@ -259,7 +358,7 @@ class RealClusterIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void aHungLeaderIsMarkedDownAndItsSessionsClosedWithinFallTimesTimeoutPlusInterval() throws Exception {
         String old = cluster.leader();
         // no socket timeout on this one: only Patroxy closing it can end a query on a frozen server
@@ -319,7 +418,7 @@ class RealClusterIT {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void aSplitBrainNeverSpreadsNewSessionsTheNewerPromotionGetsThemAll() throws Exception {
         String old = cluster.leader();
         String other = old.equals("postgresql0") ? "postgresql1" : "postgresql0";
@@ -362,7 +461,7 @@ class RealClusterIT {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void inTheSplitBrainAFrozenPatroniOnTheNewerPrimaryNeverSendsNewSessionsToTheOlderOne() throws Exception {
         assumeThat(splitBrain).as("the split brain the previous scenario leaves").isNotNull();
         String older = splitBrain.older();
@@ -424,7 +523,7 @@ class RealClusterIT {
     }
 
     @Test
-    @Order(10)
+    @Order(11)
     void sigtermStopsPatroxyCleanly() throws Exception {
         assertThat(patroxy.stop()).isIn(0, 143);
         assertThat(patroxy.logText()).contains("stopped");

@@ -31,6 +31,7 @@ import io.patroxy.proxy.CancelKeys;
 import io.patroxy.proxy.HoldQueue;
 import io.patroxy.proxy.ProxyServer;
 import io.patroxy.proxy.SessionRegistry;
+import io.patroxy.proxy.TlsContexts;
 import io.patroxy.proxy.Transport;
 import io.patroxy.stats.ProxyStarted;
 import io.quarkus.runtime.ShutdownEvent;
@@ -59,6 +60,8 @@ public class Patroxy {
     private volatile DcsFollower follower;
     private ZooKeeperWatch watch;
     private Gauge dcsConnected;
+    private TlsContexts tls;
+    private long tlsReloadTimer = -1;
 
     public Patroxy(PatroxyConfig config, Vertx vertx, Event<ProxyStarted> started, MeterRegistry meters) {
         this.config = config;
@@ -78,6 +81,7 @@ public class Patroxy {
         CheckSettings shared = settings.check();
         LOG.infof("members: %s; checks every %s, fall %d, rise %d, timeout %s", settings.members(), shared.interval(),
                 shared.fall(), shared.rise(), shared.timeout());
+        tls = TlsContexts.start(settings.tls());
         transport = Transport.create(config.eventLoops() > 0 ? config.eventLoops() : Transport.defaultThreads());
         CancelKeys cancelKeys = new CancelKeys();
         boolean single = settings.listeners().size() == 1;
@@ -100,7 +104,7 @@ public class Patroxy {
                 source.addListener(sessions);
                 source.addListener(holds);
             }
-            ProxyServer server = new ProxyServer(l.proxy(), sessions, holds, transport);
+            ProxyServer server = new ProxyServer(l.proxy(), sessions, holds, transport, tls);
             servers.add(server);
             InetSocketAddress address = server.start();
             LOG.infof("listener %s: role %s, check %s%s", l.name(), l.role().label(), l.check().path(),
@@ -121,8 +125,18 @@ public class Patroxy {
             startDiscovery(shared);
         }
         startDcsWatch();
-        started.fire(new ProxyStarted(listeners));
+        if (settings.tls().certFile().isPresent() || settings.tls().serverCaFile().isPresent()) {
+            // new sessions get a changed certificate; a file that does not load keeps the old one (logged)
+            tlsReloadTimer = vertx.setPeriodic(TLS_RELOAD_EVERY_MILLIS, id -> vertx.executeBlocking(() -> {
+                tls.reloadIfChanged();
+                return null;
+            }));
+        }
+        started.fire(new ProxyStarted(listeners, tls));
     }
+
+    /** How often the TLS files are reread for a change (their content, not only their time). */
+    static final long TLS_RELOAD_EVERY_MILLIS = 10_000;
 
     /** {@code patroxy.discovery=cluster}: members learnt from Patroni's /cluster join every listener. */
     private void startDiscovery(CheckSettings shared) {
@@ -177,6 +191,9 @@ public class Patroxy {
      * still drops the sessions on the old leader), close the sessions left, then stop the checks.
      */
     void onStop(@Observes ShutdownEvent event) {
+        if (tlsReloadTimer >= 0) {
+            vertx.cancelTimer(tlsReloadTimer);
+        }
         try {
             ProxyServer.shutdown(servers, settings.proxy().shutdownGrace());
             if (transport != null) {

@@ -15,6 +15,8 @@ public final class ErrorResponse {
     public static final String TOO_MANY_CONNECTIONS = "53300";
     public static final String CONNECTION_FAILURE = "08006";
     public static final String PROTOCOL_VIOLATION = "08P01";
+    /** invalid_authorization_specification: what PostgreSQL answers when no pg_hba line allows the connection. */
+    public static final String INVALID_AUTHORIZATION = "28000";
 
     private ErrorResponse() {
     }

@@ -32,6 +32,10 @@ public enum CloseCause {
     PROTOCOL_ERROR(false),
     /** The client did not send its StartupMessage within {@code patroxy.timeout.startup}; it got a FATAL ErrorResponse. */
     STARTUP_TIMEOUT(false),
+    /** {@code patroxy.tls.mode=require} and the client did not ask for TLS; it got a FATAL 28000. */
+    TLS_REQUIRED(false),
+    /** Patroxy's TLS to the server failed or was declined while {@code patroxy.server.tls.mode} requires it. */
+    SERVER_TLS(false),
     /** A CancelRequest connection, done: passed to the cancelled session's member, or dropped if it is gone. */
     CANCEL_REQUEST(false),
     /** Patroxy is stopping and the grace period is over. */

@@ -11,11 +11,13 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.patroxy.cluster.MemberView;
 import io.patroxy.cluster.Routing;
 import io.patroxy.config.MemberAddress;
+import io.patroxy.config.TlsSettings;
 import io.patroxy.pgwire.ErrorResponse;
 import io.patroxy.pgwire.FirstMessage;
 import io.patroxy.proxy.Session.State;
@@ -27,6 +29,14 @@ import io.patroxy.proxy.Session.State;
  * server to the session's {@link Handshake}, and ends a client that has no server yet — with a
  * FATAL ErrorResponse when it is refused, silently when it left.
  *
+ * <p><b>TLS.</b> Patroxy never answers 'N' to an SSLRequest on a server's behalf. In
+ * {@code passthrough} the SSLRequest goes to the server (held like a StartupMessage while no
+ * leader is known); only when Patroxy itself must refuse the client does it answer 'S', complete
+ * TLS with its own certificate (CLIENT_TLS), read the StartupMessage and send the FATAL inside
+ * TLS. In {@code terminate}/{@code require} it answers 'S' at once and reads the StartupMessage
+ * inside TLS; the session then goes the plaintext way (hold, route, retry). A GSSENCRequest gets
+ * 'N' unless it can be passed on to the leader; either request is accepted once, as PostgreSQL does.
+ *
  * <p>Nothing is read from the client while a server is being found (AUTO_READ is off; reads are
  * asked for one at a time), so at most one bounded first message is ever buffered.
  */
@@ -36,6 +46,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     /** How long a client refused for maxconn may take to send its startup packet and read why. */
     static final long REFUSED_CLIENT_GRACE_SECONDS = 5;
     private static final byte[] DECLINE = {'N'};
+    private static final byte[] ACCEPT_TLS = {'S'};
 
     private final ProxyContext px;
     private ChannelHandlerContext ctx;
@@ -43,16 +54,24 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private ByteBuf clientIn;
     private Handshake handshake;
     private boolean clientInputClosed;
-    private int encryptionRequests; // bits: 1 SSLRequest, 2 GSSENCRequest seen
     private boolean over; // a client refused for maxconn has been answered
     private ScheduledFuture<?> firstMessageTimer; // the startup timeout (the refused client's grace over maxconn)
+    private boolean sslAsked; // each encryption request once, as PostgreSQL accepts them
+    private boolean gssAsked;
+    private boolean clientTls; // Patroxy terminates this client's TLS
+    private boolean tlsHandshaking; // for a client over maxconn (it has no session state)
+    private Refusal afterTls; // a refusal waiting for the TLS handshake and the StartupMessage
+
+    /** A FATAL to send once the client is inside TLS. */
+    private record Refusal(CloseCause cause, String sqlState, String message) {
+    }
 
     FrontendHandler(ProxyContext px) {
         this.px = px;
     }
 
     private State state() {
-        return session == null ? (over ? State.CLOSED : State.GREETING) : session.state();
+        return session == null ? (over ? State.CLOSED : tlsHandshaking ? State.CLIENT_TLS : State.GREETING) : session.state();
     }
 
     // ---------------------------------------------------------------- the client's first messages
@@ -92,7 +111,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     private boolean readsClient() {
         State s = state();
-        return s == State.GREETING || s == State.AWAITING_STARTUP;
+        return s == State.GREETING || s == State.AWAITING_STARTUP || (session == null && clientTls && !over);
     }
 
     @Override
@@ -112,25 +131,19 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             refuse(CloseCause.PROTOCOL_ERROR, ErrorResponse.PROTOCOL_VIOLATION, bad.reason());
         } else if (m instanceof FirstMessage.CancelRequest cancel) {
             forwardCancel(cancel);
-        } else if (m instanceof FirstMessage.EncryptionRequest enc && !encryptionAnswered(enc)) {
-            MemberView leader = session == null ? null
-                    : Routing.pick(px.view(), px.sessions()::sessionsOn, px.turns().getAndIncrement()).orElse(null);
-            if (state() == State.GREETING && session != null && leader != null) {
-                handshake.relayEncryption(encryptionCode(enc), leader.address());
-            } else {
-                decline(); // no leader (or refusing anyway): decline encryption ourselves
-                onClientBytes(); // the StartupMessage may be here already
-            }
-        } else if (m instanceof FirstMessage.EncryptionRequest again) {
-            // PostgreSQL answers one SSLRequest and one GSSENCRequest per connection and takes a repeat for an
-            // unknown protocol (a client repeating it without reading the answers would queue them without end)
-            int code = encryptionCode(again);
-            refuse(CloseCause.PROTOCOL_ERROR, ErrorResponse.PROTOCOL_VIOLATION, "unsupported frontend protocol "
-                    + (code >>> 16) + "." + (code & 0xffff) + ": server supports 3.0 to 3.0");
+        } else if (m instanceof FirstMessage.EncryptionRequest enc) {
+            encryptionRequest(enc.gss());
         } else if (session == null) {
             over = true;
             refuse(CloseCause.MAXCONN, ErrorResponse.TOO_MANY_CONNECTIONS,
                     "sorry, too many clients already: Patroxy's maxconn of " + px.settings().maxconn() + " is reached");
+        } else if (afterTls != null) {
+            Refusal r = afterTls;
+            afterTls = null;
+            refuse(r.cause(), r.sqlState(), r.message());
+        } else if (px.tls().settings().mode() == TlsSettings.ClientMode.REQUIRE && !clientTls) {
+            refuse(CloseCause.TLS_REQUIRED, ErrorResponse.INVALID_AUTHORIZATION, "Patroxy accepts only TLS connections"
+                    + " (patroxy.tls.mode=require): connect with sslmode=require, verify-ca or verify-full (pgjdbc: ssl=true)");
         } else {
             cancelTimer(); // the hold, the connect timeout and the server's own authentication_timeout bound what follows
             handshake.startup((FirstMessage.Startup) m);
@@ -145,16 +158,84 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Whether this kind of encryption request was answered on this connection already (and notes it is now). */
-    private boolean encryptionAnswered(FirstMessage.EncryptionRequest enc) {
-        int bit = enc.gss() ? 2 : 1;
-        boolean answered = (encryptionRequests & bit) != 0;
-        encryptionRequests |= bit;
-        return answered;
+    /**
+     * An SSLRequest or GSSENCRequest. Never 'N' to an SSLRequest on a server's behalf: it is passed
+     * on (passthrough: to the leader, to the server kept after its 'N' to a GSSENCRequest, or held
+     * until a leader comes), or answered 'S' by Patroxy itself (terminating, or a client over maxconn
+     * that is to be told so inside TLS).
+     */
+    private void encryptionRequest(boolean gss) {
+        if (gss ? gssAsked : sslAsked || clientTls) {
+            // PostgreSQL answers one SSLRequest and one GSSENCRequest per connection and takes a repeat for an
+            // unknown protocol (a client repeating it without reading the answers would queue them without end)
+            int code = gss ? FirstMessage.GSSENC_REQUEST : FirstMessage.SSL_REQUEST;
+            refuse(CloseCause.PROTOCOL_ERROR, ErrorResponse.PROTOCOL_VIOLATION, "unsupported frontend protocol "
+                    + (code >>> 16) + "." + (code & 0xffff) + ": server supports 3.0 to 3.0");
+            return;
+        }
+        if (gss) {
+            gssAsked = true;
+        } else {
+            sslAsked = true;
+        }
+        boolean passthrough = !px.tls().settings().mode().terminates();
+        MemberView leader = session == null || !passthrough || state() != State.GREETING ? null
+                : Routing.pick(px.view(), px.sessions()::sessionsOn, px.turns().getAndIncrement()).orElse(null);
+        if (gss) {
+            if (leader != null) {
+                handshake.relayEncryption(FirstMessage.GSSENC_REQUEST, leader.address());
+            } else {
+                decline(); // Patroxy has no GSSAPI encryption of its own: 'N', as PostgreSQL without it
+                onClientBytes(); // the next message may be here already
+            }
+        } else if (session == null || !passthrough) {
+            startClientTls();
+        } else if (handshake.keptServer()) {
+            handshake.relayEncryption(FirstMessage.SSL_REQUEST, null); // to the server that answered the GSSENCRequest
+        } else if (leader != null) {
+            handshake.relayEncryption(FirstMessage.SSL_REQUEST, leader.address());
+        } else {
+            handshake.holdEncryption(FirstMessage.SSL_REQUEST);
+        }
     }
 
-    private static int encryptionCode(FirstMessage.EncryptionRequest enc) {
-        return enc.gss() ? FirstMessage.GSSENC_REQUEST : FirstMessage.SSL_REQUEST;
+    /** Answers 'S' and begins TLS with Patroxy's certificate (CLIENT_TLS); the StartupMessage comes inside it. */
+    private void startClientTls() {
+        if (clientIn.isReadable()) { // what a client sends before the answer would be taken as encrypted: refuse it (CVE-2021-23214)
+            refuse(CloseCause.PROTOCOL_ERROR, ErrorResponse.PROTOCOL_VIOLATION, "received unencrypted data after SSL request");
+            return;
+        }
+        if (session != null) {
+            session.to(State.CLIENT_TLS);
+        } else {
+            tlsHandshaking = true;
+        }
+        ctx.writeAndFlush(Unpooled.wrappedBuffer(ACCEPT_TLS));
+        ctx.pipeline().addFirst("tls", px.tls().clientHandler(ctx.alloc()));
+        ctx.read(); // the handler reads on by itself until the handshake is done
+    }
+
+    private void tlsHandshakeDone(SslHandshakeCompletionEvent done) {
+        if (state() != State.CLIENT_TLS) {
+            return;
+        }
+        if (!done.isSuccess()) {
+            LOG.debugf("TLS handshake with %s failed: %s", ctx.channel().remoteAddress(), done.cause().toString());
+            quit(CloseCause.CLIENT_ERROR);
+            return;
+        }
+        clientTls = true;
+        tlsHandshaking = false;
+        if (session != null) {
+            session.clientTls();
+            session.to(State.AWAITING_STARTUP);
+        }
+        if (clientIn.isReadable()) {
+            onClientBytes();
+        }
+        if (readsClient()) {
+            ctx.read();
+        }
     }
 
     /** Answers an encryption request with Patroxy's own 'N'; the StartupMessage comes next, in the clear. */
@@ -168,9 +249,27 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     // ---------------------------------------------------------------- endings
 
-    /** Answers the client with a FATAL ErrorResponse and closes. */
+    /**
+     * Answers the client with a FATAL ErrorResponse and closes. A client whose SSLRequest still
+     * waits for its answer (passthrough, held) is answered 'S' first and told inside TLS, once it
+     * sent its StartupMessage (psql and pgjdbc show the message then; a plaintext error would not be read).
+     */
     void refuse(CloseCause cause, String sqlState, String message) {
         if (state() == State.CLOSED && session != null) {
+            return;
+        }
+        if (session != null && afterTls == null && handshake.awaitsSslAnswer()) {
+            handshake.end();
+            afterTls = new Refusal(cause, sqlState, message);
+            cancelTimer(); // the startup timeout gives way to the grace for reading the refusal
+            firstMessageTimer = ctx.executor().schedule(() -> {
+                if (afterTls != null) { // it never sent its StartupMessage: tell it anyway
+                    Refusal r = afterTls;
+                    afterTls = null;
+                    refuse(r.cause(), r.sqlState(), r.message());
+                }
+            }, REFUSED_CLIENT_GRACE_SECONDS, TimeUnit.SECONDS);
+            startClientTls();
             return;
         }
         LOG.infof("refused %s: %s (%s)", ctx.channel().remoteAddress(), message, cause.label());
@@ -252,10 +351,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof ChannelInputShutdownEvent) {
+        if (evt instanceof SslHandshakeCompletionEvent done) {
+            tlsHandshakeDone(done);
+        } else if (evt instanceof ChannelInputShutdownEvent) {
             clientInputClosed = true; // passed on once relaying
             State s = state();
-            if (s == State.GREETING || s == State.AWAITING_STARTUP || s == State.HOLDING) {
+            if (s == State.GREETING || s == State.AWAITING_STARTUP || s == State.HOLDING || s == State.CLIENT_TLS) {
                 quit(CloseCause.CLIENT_CLOSED); // it gave up before it had a server
             }
         } else if (evt instanceof IdleStateEvent) {

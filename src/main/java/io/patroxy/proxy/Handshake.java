@@ -10,19 +10,22 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.patroxy.cluster.DropPolicy;
 import io.patroxy.cluster.MemberView;
 import io.patroxy.cluster.RouteView;
 import io.patroxy.cluster.Routing;
 import io.patroxy.config.MemberAddress;
+import io.patroxy.config.TlsSettings;
 import io.patroxy.pgwire.ErrorResponse;
 import io.patroxy.pgwire.FirstMessage;
+import io.patroxy.pgwire.SaslMechanisms;
 import io.patroxy.pgwire.ServerFraming;
 import io.patroxy.proxy.Session.State;
 
 /**
  * A session's way to a server, from its first message to RELAYING (HOLDING, CONNECTING,
- * NEGOTIATING, AWAITING_SERVER, and the kept server of AWAITING_STARTUP; see the diagram on
+ * NEGOTIATING, SERVER_TLS, AWAITING_SERVER, and the kept server of AWAITING_STARTUP; see the diagram on
  * {@link Session}): waits for a leader ({@link LeaderWait}), tries one {@link ServerAttempt} at a
  * time, retries the kept StartupMessage when a server fails it before authentication, then hands
  * both pipelines over to {@link RelayHandler}s.
@@ -32,6 +35,14 @@ import io.patroxy.proxy.Session.State;
  * in {@link #startRelay} after {@link DropPolicy#mayRoute} says, in that same event-loop turn, that
  * the member is still the leader. Any change before that reaches it through the session's door
  * ({@link #handle}) and abandons the attempt; nothing the client sent is lost.
+ *
+ * <p><b>TLS to the server</b> (when Patroxy terminates the client's TLS, {@code patroxy.server.tls.mode}
+ * not {@code disable}): after connecting, Patroxy sends its own SSLRequest (SERVER_TLS); on 'S' a
+ * client-mode SslHandler goes first in the server's pipeline and the StartupMessage follows once
+ * its handshake is done; on 'N', {@code prefer} goes on in plaintext and {@code require}/{@code
+ * verify-*} refuse the client naming the member. SCRAM channel binding cannot cross that (the
+ * client binds to Patroxy's certificate), so SCRAM-SHA-256-PLUS is taken out of the server's
+ * AuthenticationSASL when the client's TLS ends in Patroxy and the server leg is TLS.
  */
 final class Handshake {
 
@@ -56,10 +67,40 @@ final class Handshake {
         this.wait = new LeaderWait(px, session, this, ctx.executor());
     }
 
-    /** The client's SSLRequest / GSSENCRequest is passed on to {@code leader}: end-to-end TLS stays the server's business. */
+    /**
+     * The client's SSLRequest / GSSENCRequest is passed on to {@code leader} (null: to the server
+     * kept after its 'N' to a GSSENCRequest): end-to-end TLS stays the server's business.
+     */
     void relayEncryption(int request, MemberAddress leader) {
         encryptionRequest = request;
-        connect(leader);
+        if (leader == null) {
+            session.to(State.NEGOTIATING);
+            attempt.channel().writeAndFlush(attempt.channel().alloc().buffer(8).writeInt(8).writeInt(request));
+            if (attempt.received() != null && attempt.received().isReadable()) {
+                onServerBytes(attempt);
+            } else {
+                attempt.read();
+            }
+        } else {
+            connect(leader);
+        }
+    }
+
+    /** Passthrough with no leader: the SSLRequest is held like a StartupMessage and passed on when a leader comes. */
+    void holdEncryption(int request) {
+        encryptionRequest = request;
+        wait.hold(false);
+    }
+
+    /** Whether a server answered the client's GSSENCRequest with 'N' and is kept for what comes next. */
+    boolean keptServer() {
+        return attempt != null && attempt.channel() != null && session.state() == State.AWAITING_STARTUP;
+    }
+
+    /** Passthrough: the client's SSLRequest has not been answered yet (held, connecting, or at the server). */
+    boolean awaitsSslAnswer() {
+        return encryptionRequest == FirstMessage.SSL_REQUEST && startup == null
+                && (session.state() == State.HOLDING || session.state() == State.CONNECTING || session.state() == State.NEGOTIATING);
     }
 
     /** The client's StartupMessage: to the server kept after its 'N', else routed afresh. */
@@ -166,6 +207,10 @@ final class Handshake {
             session.to(State.NEGOTIATING); // pass on the client's SSLRequest / GSSENCRequest
             a.channel().writeAndFlush(a.channel().alloc().buffer(8).writeInt(8).writeInt(encryptionRequest));
             a.read();
+        } else if (px.tls().settings().serverLegTls()) {
+            session.to(State.SERVER_TLS); // Patroxy's own SSLRequest to the server
+            a.channel().writeAndFlush(a.channel().alloc().buffer(8).writeInt(8).writeInt(FirstMessage.SSL_REQUEST));
+            a.read();
         } else {
             session.to(State.AWAITING_SERVER);
             sendStartup();
@@ -200,6 +245,7 @@ final class Handshake {
                     startRelay(new ServerFraming()); // an error instead of an answer: pass it on
                 }
             }
+            case SERVER_TLS -> onServerTlsAnswer(a, in);
             case AWAITING_STARTUP -> {
                 if (in.readableBytes() > MAX_FIRST_SERVER_MESSAGE) {
                     abandonAttempt(); // chatter before the StartupMessage: not a server to keep
@@ -212,7 +258,61 @@ final class Handshake {
         }
     }
 
+    /** The server's answer to Patroxy's own SSLRequest. */
+    private void onServerTlsAnswer(ServerAttempt a, ByteBuf in) {
+        if (a.tls()) {
+            a.read(); // nothing is expected from the server before the StartupMessage; kept
+            return;
+        }
+        TlsSettings.ServerMode mode = px.tls().settings().serverMode();
+        byte answer = in.getByte(in.readerIndex());
+        if (answer == 'S' && in.readableBytes() == 1) {
+            in.skipBytes(1);
+            a.startTls(px.tls().serverHandler(a.channel().alloc(), a.member()));
+        } else if (answer == 'S') { // bytes after 'S' would be taken as encrypted (CVE-2021-23222)
+            refuseServerTls(a, "it sent unencrypted data after its 'S'");
+        } else if (answer == 'N' && mode.plaintextAllowed()) {
+            in.skipBytes(1);
+            session.to(State.AWAITING_SERVER);
+            sendStartup();
+        } else if (answer == 'N') {
+            refuseServerTls(a, "it does not accept TLS (it answered 'N' to Patroxy's SSLRequest)");
+        } else {
+            abandonAttempt(); // an error instead of an answer (starting up, too many clients): as before authentication
+        }
+    }
+
+    /** The TLS handshake with the current attempt's server ended. */
+    void onServerTlsDone(ServerAttempt a, SslHandshakeCompletionEvent done) {
+        if (a != attempt || session.state() != State.SERVER_TLS) {
+            return;
+        }
+        if (done.isSuccess()) {
+            session.to(State.AWAITING_SERVER);
+            sendStartup();
+        } else {
+            refuseServerTls(a, "the TLS handshake failed: " + done.cause().getMessage());
+        }
+    }
+
+    private void refuseServerTls(ServerAttempt a, String why) {
+        MemberAddress m = a.member();
+        String message = "Patroxy could not open TLS to member " + m.name() + " at " + m.host() + ":" + m.pgPort()
+                + " (patroxy.server.tls.mode=" + px.tls().settings().serverMode().label() + "): " + why;
+        LOG.warn(message);
+        frontend.refuse(CloseCause.SERVER_TLS, ErrorResponse.CONNECTION_FAILURE, message);
+    }
+
+    /** SCRAM channel binding cannot cross Patroxy: the client's TLS ends here and the server's begins here. */
+    private boolean dropsChannelBinding(ServerAttempt a) {
+        return session.clientTlsTerminated() && a.tls();
+    }
+
     private void onServerFirstMessage(ServerAttempt a, ByteBuf in) {
+        if (dropsChannelBinding(a) && SaslMechanisms.incomplete(in, MAX_FIRST_SERVER_MESSAGE)) {
+            a.read(); // the whole AuthenticationSASL first, to take SCRAM-SHA-256-PLUS out of it
+            return;
+        }
         String sqlState = ServerFraming.firstMessageError(in, MAX_FIRST_SERVER_MESSAGE);
         if (sqlState == null) {
             a.read();
@@ -234,8 +334,8 @@ final class Handshake {
 
     /**
      * Gives up the current server and carries on without it: nothing the client sent so far is
-     * lost. An encryption request still waiting gets Patroxy's own 'N' (clients do not wait long
-     * for it: pgjdbc gives up after 5 s) and the StartupMessage that follows is held instead.
+     * lost. An SSLRequest still waiting is held like a StartupMessage (and tried again); a
+     * GSSENCRequest gets Patroxy's own 'N', and what follows is handled as a first message.
      */
     private void abandonAttempt() {
         ServerAttempt a = attempt;
@@ -245,8 +345,8 @@ final class Handshake {
         switch (session.state()) {
             case AWAITING_STARTUP, CLOSED -> { } // the StartupMessage will be routed afresh when it comes
             default -> {
-                if (startup == null) {
-                    frontend.decline();
+                if (startup == null && encryptionRequest != FirstMessage.SSL_REQUEST) {
+                    frontend.decline(); // a GSSENCRequest: Patroxy's 'N' (never for an SSLRequest: that is held)
                 } else {
                     wait.hold(true);
                 }
@@ -263,9 +363,14 @@ final class Handshake {
         wait.leave();
         Channel client = ctx.channel();
         Channel server = attempt.channel();
+        boolean dropBinding = dropsChannelBinding(attempt);
         ByteBuf first = attempt.takeReceived(client);
         attempt = null;
-        session.relaying(server, framing, px.sessions().relayStarted(session));
+        if (dropBinding && SaslMechanisms.offersChannelBinding(first)) {
+            first = SaslMechanisms.withoutChannelBinding(first);
+            SaslMechanisms.logDropped(LOG, session.toString());
+        }
+        session.relaying(server, framing, px.sessions().relayStarted(session), server.pipeline().get("tls") != null);
         session.countRelayed(true, (encryptionRequest != 0 ? 8 : 0) + (startup != null ? startup.packet().length : 0));
         session.serverBytes(first);
         session.countRelayed(false, first.readableBytes());

@@ -32,21 +32,31 @@ public final class ProxyServer {
 
     /** One listener with event loops of its own. */
     public ProxyServer(ProxySettings settings, SessionRegistry registry, HoldQueue holds) {
-        this(settings, registry, holds, Transport.create(Transport.defaultThreads()), true);
+        this(settings, registry, holds, Transport.create(Transport.defaultThreads()), true, TlsContexts.passthroughDefault());
     }
 
     /** One of several listeners sharing {@code transport}'s event loops (its owner shuts them down). */
     public ProxyServer(ProxySettings settings, SessionRegistry registry, HoldQueue holds, Transport transport) {
-        this(settings, registry, holds, transport, false);
+        this(settings, registry, holds, transport, false, TlsContexts.passthroughDefault());
+    }
+
+    /** The same, with Patroxy's TLS ({@code patroxy.tls.*}). */
+    public ProxyServer(ProxySettings settings, SessionRegistry registry, HoldQueue holds, Transport transport, TlsContexts tls) {
+        this(settings, registry, holds, transport, false, tls);
+    }
+
+    /** One listener with event loops of its own and Patroxy's TLS. */
+    public ProxyServer(ProxySettings settings, SessionRegistry registry, HoldQueue holds, TlsContexts tls) {
+        this(settings, registry, holds, Transport.create(Transport.defaultThreads()), true, tls);
     }
 
     private ProxyServer(ProxySettings settings, SessionRegistry registry, HoldQueue holds, Transport transport,
-            boolean ownsTransport) {
+            boolean ownsTransport, TlsContexts tls) {
         this.settings = settings;
         this.registry = registry;
         this.transport = transport;
         this.ownsTransport = ownsTransport;
-        this.context = new ProxyContext(settings, registry, holds, new NettyConnector(transport, settings));
+        this.context = new ProxyContext(settings, registry, holds, new NettyConnector(transport, settings), tls);
     }
 
     /** Binds the listener; fails with a message naming the address when it cannot. */

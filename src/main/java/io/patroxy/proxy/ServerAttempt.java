@@ -7,6 +7,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.patroxy.config.MemberAddress;
 
@@ -24,6 +26,7 @@ final class ServerAttempt extends ChannelInboundHandlerAdapter implements Channe
     private Channel channel;
     private ByteBuf received;
     private boolean abandoned;
+    private boolean tls;
 
     ServerAttempt(Handshake handshake, MemberAddress member) {
         this.handshake = handshake;
@@ -69,6 +72,18 @@ final class ServerAttempt extends ChannelInboundHandlerAdapter implements Channe
         return r;
     }
 
+    /** Patroxy's own TLS to the server begins (after its 'S'): the handler goes first in the pipeline. */
+    void startTls(SslHandler handler) {
+        tls = true;
+        channel.pipeline().addFirst("tls", handler);
+        channel.read(); // the handler reads on by itself until the handshake is done
+    }
+
+    /** Whether this connection is TLS of Patroxy's own (terminating). */
+    boolean tls() {
+        return tls;
+    }
+
     void read() {
         if (channel != null) {
             channel.read();
@@ -112,7 +127,9 @@ final class ServerAttempt extends ChannelInboundHandlerAdapter implements Channe
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof ChannelInputShutdownEvent) {
+        if (evt instanceof SslHandshakeCompletionEvent done && !abandoned) {
+            handshake.onServerTlsDone(this, done);
+        } else if (evt instanceof ChannelInputShutdownEvent) {
             gone();
         }
         ReferenceCountUtil.release(evt);

@@ -56,7 +56,7 @@ public final class Session {
 
     /** The states of the diagram above. */
     public enum State {
-        GREETING, HOLDING, CONNECTING, NEGOTIATING, AWAITING_STARTUP, AWAITING_SERVER, RELAYING, DRAINING, CLOSED;
+        GREETING, CLIENT_TLS, HOLDING, CONNECTING, NEGOTIATING, SERVER_TLS, AWAITING_STARTUP, AWAITING_SERVER, RELAYING, DRAINING, CLOSED;
 
         boolean relays() {
             return this == RELAYING || this == DRAINING;
@@ -94,6 +94,8 @@ public final class Session {
     private CloseCause drainCause;
     private String drainWhy;
     private volatile CloseCause cause;
+    private volatile boolean clientTls;
+    private volatile boolean serverTls;
 
     Session(long id, Channel client, SessionRegistry registry) {
         this.id = id;
@@ -162,9 +164,22 @@ public final class Session {
         this.routeSeq = seq;
     }
 
-    /** Relaying begins on {@code server}; {@code framing} is null for an encrypted (opaque) session. */
-    void relaying(Channel server, ServerFraming framing, MemberTraffic traffic) {
+    /** Patroxy completed TLS with the client (its own certificate): the session is read inside TLS. */
+    void clientTls() { this.clientTls = true; }
+
+    /** Whether the client's TLS ends in Patroxy (terminate, require, or a refusal told inside TLS). */
+    public boolean clientTlsTerminated() { return clientTls; }
+
+    /** Whether Patroxy's leg to the server is TLS of its own. */
+    public boolean serverTls() { return serverTls; }
+
+    /**
+     * Relaying begins on {@code server}; {@code framing} is null for an encrypted (opaque) session;
+     * {@code serverTls}: Patroxy's own TLS to the server.
+     */
+    void relaying(Channel server, ServerFraming framing, MemberTraffic traffic, boolean serverTls) {
         this.server = server;
+        this.serverTls = serverTls;
         this.stream = new ServerStream(framing, registry.cancelKeys(), member);
         this.traffic = traffic;
         this.state = State.RELAYING;

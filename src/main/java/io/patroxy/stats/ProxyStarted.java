@@ -7,6 +7,7 @@ import io.patroxy.cluster.ClusterRegistry;
 import io.patroxy.cluster.Routing;
 import io.patroxy.config.Role;
 import io.patroxy.proxy.SessionRegistry;
+import io.patroxy.proxy.TlsContexts;
 
 /**
  * What the running proxy shows to the stats floor: fired once (a CDI event) by the application when
@@ -14,8 +15,13 @@ import io.patroxy.proxy.SessionRegistry;
  * the application's wiring nor on start-up priorities.
  *
  * @param listeners in configuration order; one (named {@code patroxy.stats.name}) without {@code patroxy.listeners}
+ * @param tls       Patroxy's TLS (its certificates' expiry), null when not known
  */
-public record ProxyStarted(List<Listener> listeners) {
+public record ProxyStarted(List<Listener> listeners, TlsContexts tls) {
+
+    public ProxyStarted(List<Listener> listeners) {
+        this(listeners, null);
+    }
 
     /**
      * One listener: its name, role, the REST API path its members are checked on, their check state,

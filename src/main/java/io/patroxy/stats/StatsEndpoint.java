@@ -71,6 +71,9 @@ public class StatsEndpoint {
         List<ListenerStats> listeners = proxy.listeners().stream().map(l -> ListenerStats.follow(l, clock)).toList();
         PatroxyMetrics metrics = new PatroxyMetrics(listeners, clock, version);
         metrics.bindTo(registry); // the FunctionCounters hold `metrics` weakly: `running` keeps it
+        if (proxy.tls() != null) {
+            new TlsMetrics(proxy.tls()).bindTo(registry);
+        }
         running = new Running(listeners, new StatsSnapshots.Info(version, ProcessHandle.current().pid(), clock.instant()),
                 metrics);
         LOG.infof("stats on http://%s:%d/ (auth %s, refresh %s)", config.stats().host(), config.stats().port(),

@@ -106,18 +106,20 @@ class FirstMessageBoundsTest {
     }
 
     @Test
-    void aSecondSslRequestIsAProtocolErrorNotAnotherAnswer() {
-        EmbeddedChannel client = fe.client(); // no leader: Patroxy answers 'N' itself
+    void aSecondGssencRequestIsAProtocolErrorNotAnotherAnswer() {
+        // no leader: Patroxy answers a GSSENCRequest 'N' itself (an SSLRequest would be held: TlsStateMachineTest)
+        EmbeddedChannel client = fe.client();
+        byte[] gssenc = {0, 0, 0, 8, 0x04, (byte) 0xd2, 0x16, 0x30}; // 80877104
         byte[] twice = new byte[16];
-        System.arraycopy(Pg.sslRequest(), 0, twice, 0, 8);
-        System.arraycopy(Pg.sslRequest(), 0, twice, 8, 8);
+        System.arraycopy(gssenc, 0, twice, 0, 8);
+        System.arraycopy(gssenc, 0, twice, 8, 8);
         fe.inbound(client, twice);
         fe.runAll();
         byte[] out = drain(client);
         assertThat(out[0]).isEqualTo((byte) 'N');
         Pg.Message e = error(out, 1);
         assertThat(e.field('C')).isEqualTo("08P01");
-        assertThat(e.field('M')).isEqualTo("unsupported frontend protocol 1234.5679: server supports 3.0 to 3.0");
+        assertThat(e.field('M')).isEqualTo("unsupported frontend protocol 1234.5680: server supports 3.0 to 3.0");
         assertThat(client.isActive()).isFalse();
         assertThat(fe.session(client).cause()).isEqualTo(CloseCause.PROTOCOL_ERROR);
     }

@@ -114,28 +114,29 @@ class PostgresEdgeTest {
         assertThat(firstMessages).containsExactly("ssl", "startup");
     }
 
+    /** Issue 13: never 'N' on a server's behalf — the SSLRequest is held like a StartupMessage and passed on. */
     @Test
-    void withoutALeaderPatroxyDeclinesSslHoldsTheClientAndLetsItThroughWhenALeaderRises() throws Exception {
+    void withoutALeaderTheSslRequestIsHeldAndPassedOnWhenALeaderRises() throws Exception {
         start(recording, Duration.ofSeconds(20));
         fx.replica("pg0");
         try (Socket c = fx.open()) {
             c.getOutputStream().write(Pg.sslRequest());
-            assertThat(c.getInputStream().read()).as("Patroxy's own answer").isEqualTo('N');
-            c.getOutputStream().write(Pg.STARTUP);
             await().atMost(Duration.ofSeconds(5)).until(() -> fx.holds.size() == 1);
+            assertThat(c.getInputStream().available()).as("no answer while held").isZero();
             assertThat(connections).hasValue(0);
             fx.primary("pg0");
             fx.primary("pg0"); // rise 2: now the leader
-            byte[] answer = c.getInputStream().readNBytes(Pg.AUTH_OK_READY.length);
-            assertThat(answer).isEqualTo(Pg.AUTH_OK_READY);
+            assertThat(c.getInputStream().read()).as("the server's own answer").isEqualTo('N');
+            Pg.login(c);
         }
-        assertThat(firstMessages).containsExactly("startup");
+        assertThat(firstMessages).containsExactly("ssl", "startup");
         assertThat(fx.sessions.heldConnections()).isEqualTo(1);
         assertThat(fx.holds.size()).isZero();
     }
 
+    /** Issue 13: the leader cannot be reached within the hold — 'S', TLS with Patroxy's certificate, the FATAL inside TLS. */
     @Test
-    void anEncryptionRequestIsAnsweredAtOnceWhenTheLeaderCannotBeReached() throws IOException {
+    void anSslRequestWhoseLeaderCannotBeReachedIsToldWhyInsideTls() throws IOException {
         // the leader's PostgreSQL refuses connections, its API still says primary: port 1, where nothing
         // listens and which lies below the ephemeral range (a freed stub port can meet a TCP self-connect)
         server = new StubServer(recording);
@@ -144,13 +145,15 @@ class PostgresEdgeTest {
         fx.primary("pg0");
         try (Socket c = fx.open()) {
             long start = System.nanoTime();
-            c.getOutputStream().write(Pg.sslRequest());
-            assertThat(c.getInputStream().read()).isEqualTo('N');
-            assertThat((System.nanoTime() - start) / 1_000_000).as("ms to answer").isLessThan(2000);
-            Pg.Message error = send(c, Pg.STARTUP); // held, then refused
+            TlsPeers.Recording trust = new TlsPeers.Recording();
+            javax.net.ssl.SSLSocket tls = TlsPeers.sslRequest(c, trust);
+            assertThat((System.nanoTime() - start) / 1_000_000).as("ms to answer: the hold").isBetween(700L, 5000L);
+            assertThat(trust.seen[0].getSubjectX500Principal().getName()).as("Patroxy's ephemeral certificate").contains("CN=patroxy");
+            Pg.Message error = send(tls, Pg.STARTUP);
             assertThat(error.field('C')).isEqualTo("08006");
             assertThat(error.field('M')).startsWith("could not connect to leader pg0");
         }
+        assertThat(fx.onlyCause()).isEqualTo(CloseCause.CONNECT_FAILED);
     }
 
     @Test

@@ -27,12 +27,17 @@ final class ProxyFixture implements AutoCloseable {
     final Map<Long, Session> finished = new ConcurrentHashMap<>();
 
     ProxyFixture(List<MemberAddress> members, ProxySettings settings) {
+        this(members, settings, TlsContexts.passthroughDefault());
+    }
+
+    /** With Patroxy's TLS as given ({@code patroxy.tls.*}). */
+    ProxyFixture(List<MemberAddress> members, ProxySettings settings, TlsContexts tls) {
         cluster = new ClusterRegistry(members, 3, 2, Clock.systemUTC());
         sessions = new SessionRegistry(members, settings.maxconn(), cluster::view, s -> finished.put(s.id(), s));
         cluster.addListener(sessions);
         holds = new HoldQueue(settings.holdQueue());
         cluster.addListener(holds);
-        proxy = new ProxyServer(settings, sessions, holds);
+        proxy = new ProxyServer(settings, sessions, holds, tls);
         address = proxy.start();
     }
 

@@ -21,7 +21,7 @@ class RelayHandlerTest {
     private Session session(EmbeddedChannel client, EmbeddedChannel server) {
         Session session = registry.admit(client);
         registry.route(session, member);
-        session.relaying(server, null, registry.relayStarted(session));
+        session.relaying(server, null, registry.relayStarted(session), false);
         return session;
     }
 

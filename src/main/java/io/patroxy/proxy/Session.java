@@ -23,14 +23,19 @@ import io.patroxy.pgwire.ServerFraming;
  *
  * <pre>
  *             ┌────────────── Cancel: passed on (or dropped) ───────────────────────────────┐
- *  GREETING ──┼─ SSL/GSS, no leader: 'N' ──▶ AWAITING_STARTUP ──Startup──┐                   │
- *     │       └─ SSL/GSS, leader ──┐                 ▲    │ (server kept) │                   │
- *     │ Startup                    ▼                 │'N' ▼               ▼                   ▼
+ *  GREETING ──┼─ GSS, no leader / terminating: 'N' ─▶ AWAITING_STARTUP ──Startup──┐          │
+ *     │       ├─ SSL/GSS, leader (passthrough) ──┐        ▲    │ (server kept)    │          │
+ *     │       ├─ SSL, no leader (passthrough): held ─▶ HOLDING                     │          │
+ *     │       └─ SSL, terminating: 'S' ─▶ CLIENT_TLS ─▶ AWAITING_STARTUP (inside TLS) ─Startup─▶ HOLDING / CONNECTING
+ *     │ Startup                          ▼        │'N' ▼                  ▼                   ▼
  *     └──────▶ HOLDING ◀──────▶ CONNECTING ──▶ NEGOTIATING      AWAITING_SERVER ──▶ RELAYING ──▶ DRAINING ──▶ CLOSED
- *               ▲  no leader /      │  'S'/'G' ──────────────────────────────────────▲   │  drop,     (boundary
- *               │  retry            └──────────────── connected, Startup sent ─▶ AWAITING_SERVER   mid-message   or 500 ms)
+ *               ▲  no leader /      │  │  'S'/'G' ─────────────────────────────────────▲   │  drop,     (boundary
+ *               │  retry            │  └──── connected, Startup sent ─▶ AWAITING_SERVER   mid-message   or 500 ms)
+ *               │                   └─ terminating, server TLS on: SERVER_TLS ─'S', handshake / 'N' (prefer)─▶ AWAITING_SERVER
  *               └──── attempt abandoned (server gone, 57P01/57P03, its member no longer the leader)
+ *  HOLDING with an SSLRequest, hold over: 'S' ─▶ CLIENT_TLS ─▶ AWAITING_STARTUP ─Startup─▶ FATAL inside TLS ─▶ CLOSED
  * </pre>
+ * Patroxy never answers 'N' to an SSLRequest on a server's behalf (docs/tls.md).
  * Every state may end in CLOSED (client gone, timeout, refusal, shutdown). The states before
  * RELAYING belong to {@link FrontendHandler} (the client's first messages) and {@link Handshake}
  * (the way to a server, one {@link ServerAttempt} at a time).

@@ -163,7 +163,9 @@ public final class TlsContexts {
             b = SslContextBuilder.forServer(new ByteArrayInputStream(certPem), new ByteArrayInputStream(keyPem));
             next.put("cert-file", earliest(certificates(certPem)));
         } else {
-            SelfSignedCertificate ephemeral = new SelfSignedCertificate("patroxy", "EC", 256);
+            Instant now = Instant.now();
+            SelfSignedCertificate ephemeral = new SelfSignedCertificate("patroxy", java.util.Date.from(now.minusSeconds(86_400)),
+                    java.util.Date.from(now.plus(java.time.Duration.ofDays(365))), "EC", 256);
             try {
                 b = SslContextBuilder.forServer(ephemeral.key(), ephemeral.cert());
                 next.put("ephemeral", ephemeral.cert().getNotAfter().toInstant());

@@ -56,6 +56,19 @@ final class EmbeddedFrontEnd {
 
     /** @param balanced a replicas-like listener (leastconn, drop on, no fallback) instead of a leader one */
     EmbeddedFrontEnd(Duration hold, boolean balanced, int maxconn) {
+        this(hold, balanced, maxconn, TlsContexts.passthroughDefault());
+    }
+
+    /** A leader listener with Patroxy's TLS as given. */
+    EmbeddedFrontEnd(Duration hold, TlsContexts tls) {
+        this(hold, false, 1000, tls);
+    }
+
+    EmbeddedFrontEnd(Duration hold, boolean balanced, TlsContexts tls) {
+        this(hold, balanced, 1000, tls);
+    }
+
+    EmbeddedFrontEnd(Duration hold, boolean balanced, int maxconn, TlsContexts tls) {
         this.balanced = balanced;
         cluster = new ClusterRegistry(balanced ? "replicas" : "", members, 3, 2, Clock.systemUTC(), !balanced);
         io.patroxy.cluster.Routing routing = balanced
@@ -76,7 +89,7 @@ final class EmbeddedFrontEnd {
             connects.add(new Connect(member, server, promise));
             return promise;
         };
-        px = new ProxyContext(settings, sessions, holds, connector);
+        px = new ProxyContext(settings, sessions, holds, connector, tls);
     }
 
     /** A new client connection (its first read asked for). */

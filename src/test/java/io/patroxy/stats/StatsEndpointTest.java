@@ -155,6 +155,13 @@ class StatsEndpointTest {
         });
     }
 
+    /** Issue 13: each certificate's notAfter; here the ephemeral one made at start (passthrough, no cert-file). */
+    @Test
+    void theTlsCertificatesExpiryIsAMetric() {
+        double expiry = metrics().value("patroxy_tls_certificate_expiry_seconds", "certificate", "ephemeral");
+        assertThat(expiry).isGreaterThan(java.time.Instant.now().plus(java.time.Duration.ofDays(300)).getEpochSecond());
+    }
+
     @Test
     void metricsCountFailedChecksAndTheJvm() {
         double failures = metrics().value("patroxy_server_check_failures_total", "server", "pg1");

@@ -92,8 +92,10 @@ public final class SaslMechanisms {
     /** Said once at INFO (then at DEBUG per session), by name, so an operator knows why channel binding is off. */
     public static void logDropped(Logger log, String session) {
         String what = "SCRAM channel binding cannot cross Patroxy's TLS termination (the client would bind to Patroxy's"
-                + " certificate): SCRAM-SHA-256-PLUS taken out of the server's AuthenticationSASL, plain SCRAM-SHA-256 is used;"
-                + " clients with channel_binding=require are refused by their own driver (docs/tls.md)";
+                + " certificate): SCRAM-SHA-256-PLUS taken out of the server's AuthenticationSASL; a client must set"
+                + " channel_binding=disable (libpq's default prefer is refused by PostgreSQL on a TLS leg as 'SCRAM channel"
+                + " binding negotiation error'), or set patroxy.server.tls.mode=disable on a trusted network, or use md5"
+                + " (docs/tls.md)";
         if (LOGGED.compareAndSet(false, true)) {
             log.info(what);
         }

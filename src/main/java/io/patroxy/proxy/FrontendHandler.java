@@ -177,6 +177,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             gssAsked = true;
         } else {
             sslAsked = true;
+            if (clientIn.isReadable()) { // a client waits for the answer; what it sent before it would be taken as TLS (CVE-2021-23214)
+                refuse(CloseCause.PROTOCOL_ERROR, ErrorResponse.PROTOCOL_VIOLATION, "received unencrypted data after SSL request");
+                return;
+            }
         }
         boolean passthrough = !px.tls().settings().mode().terminates();
         MemberView leader = session == null || !passthrough || state() != State.GREETING ? null

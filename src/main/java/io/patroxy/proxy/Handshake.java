@@ -303,9 +303,13 @@ final class Handshake {
         frontend.refuse(CloseCause.SERVER_TLS, ErrorResponse.CONNECTION_FAILURE, message);
     }
 
-    /** SCRAM channel binding cannot cross Patroxy: the client's TLS ends here and the server's begins here. */
+    /**
+     * SCRAM channel binding cannot cross Patroxy: on Patroxy's own TLS leg the server offers -PLUS, which
+     * binds to the member's certificate, while the client's leg is Patroxy's TLS (it would bind to Patroxy's
+     * certificate) or plaintext (libpq refuses a -PLUS offer over a non-SSL connection).
+     */
     private boolean dropsChannelBinding(ServerAttempt a) {
-        return session.clientTlsTerminated() && a.tls();
+        return a.tls();
     }
 
     private void onServerFirstMessage(ServerAttempt a, ByteBuf in) {

@@ -288,6 +288,30 @@ class TlsTest {
         }
     }
 
+    /**
+     * A plaintext client of a terminating Patroxy whose own leg is TLS: the server's -PLUS offer is taken out
+     * too (libpq refuses "SCRAM-SHA-256-PLUS authentication over a non-SSL connection"; seen by TlsClusterIT).
+     */
+    @Test
+    void channelBindingIsNotOfferedToAPlaintextClientOverPatroxysTlsLeg() throws IOException {
+        byte[] sasl = saslMechanisms("SCRAM-SHA-256-PLUS", "SCRAM-SHA-256");
+        start(TlsPeers.postgres(pgCert, firstMessages, socket -> {
+            Pg.skipStartup(socket);
+            OutputStream out = socket.getOutputStream();
+            out.write(sasl);
+            out.flush();
+            StubServer.ECHO.serve(socket);
+        }), tls(ClientMode.TERMINATE, ServerMode.REQUIRE, null), Duration.ZERO);
+        fx.primary("pg0");
+        try (Socket c = fx.open()) {
+            c.getOutputStream().write(Pg.STARTUP);
+            Pg.Message auth = Pg.read(c.getInputStream());
+            assertThat((char) auth.type()).isEqualTo('R');
+            assertThat(new String(auth.body(), 4, auth.body().length - 4, StandardCharsets.UTF_8))
+                    .isEqualTo("SCRAM-SHA-256\0\0");
+        }
+    }
+
     static byte[] saslMechanisms(String... names) {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         for (String n : names) {

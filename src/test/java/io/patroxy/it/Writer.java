@@ -75,6 +75,9 @@ final class Writer implements AutoCloseable {
         p.setProperty("connectTimeout", "40"); // pgjdbc applies it to the whole handshake: it must outlast the hold
         p.setProperty("socketTimeout", "40"); // above Patroxy's hold of 35 s: a held client waits, it does not give up
         p.setProperty("tcpKeepAlive", "true");
+        // pgjdbc's default sslmode=prefer sends an SSLRequest, which Patroxy holds like a StartupMessage while no leader
+        // is known (never 'N' for a server); pgjdbc waits 5 s for its answer by default: above the hold, as docs/tls.md says
+        p.setProperty("sslResponseTimeout", "40000");
         p.setProperty("ApplicationName", "patroxy-it");
         return p;
     }

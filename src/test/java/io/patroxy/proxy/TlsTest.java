@@ -268,21 +268,11 @@ class TlsTest {
     /** SCRAM-SHA-256-PLUS is taken out of the server's AuthenticationSASL across terminate + a TLS server leg. */
     @Test
     void channelBindingIsNotOfferedAcrossTermination() throws IOException {
-        byte[] sasl = saslMechanisms("SCRAM-SHA-256-PLUS", "SCRAM-SHA-256");
-        start(TlsPeers.postgres(pgCert, firstMessages, socket -> {
-            Pg.skipStartup(socket);
-            OutputStream out = socket.getOutputStream();
-            out.write(sasl);
-            out.flush();
-            StubServer.ECHO.serve(socket);
-        }), tls(ClientMode.TERMINATE, ServerMode.REQUIRE, null), Duration.ZERO);
+        start(offeringChannelBinding(), tls(ClientMode.TERMINATE, ServerMode.REQUIRE, null), Duration.ZERO);
         fx.primary("pg0");
         try (Socket c = fx.open(); SSLSocket tls = verifyFull(c)) {
             tls.getOutputStream().write(Pg.STARTUP);
-            Pg.Message auth = Pg.read(tls.getInputStream());
-            assertThat((char) auth.type()).isEqualTo('R');
-            assertThat(new String(auth.body(), 4, auth.body().length - 4, StandardCharsets.UTF_8))
-                    .isEqualTo("SCRAM-SHA-256\0\0");
+            assertOffersOnlyPlainScram(Pg.read(tls.getInputStream()));
             tls.getOutputStream().write(Pg.query("after"));
             assertThat(tls.getInputStream().readNBytes(Pg.query("after").length)).isEqualTo(Pg.query("after"));
         }
@@ -294,22 +284,29 @@ class TlsTest {
      */
     @Test
     void channelBindingIsNotOfferedToAPlaintextClientOverPatroxysTlsLeg() throws IOException {
+        start(offeringChannelBinding(), tls(ClientMode.TERMINATE, ServerMode.REQUIRE, null), Duration.ZERO);
+        fx.primary("pg0");
+        try (Socket c = fx.open()) {
+            c.getOutputStream().write(Pg.STARTUP);
+            assertOffersOnlyPlainScram(Pg.read(c.getInputStream()));
+        }
+    }
+
+    /** A PostgreSQL over TLS whose AuthenticationSASL offers SCRAM-SHA-256-PLUS and SCRAM-SHA-256, then echoes. */
+    private StubServer.Behaviour offeringChannelBinding() {
         byte[] sasl = saslMechanisms("SCRAM-SHA-256-PLUS", "SCRAM-SHA-256");
-        start(TlsPeers.postgres(pgCert, firstMessages, socket -> {
+        return TlsPeers.postgres(pgCert, firstMessages, socket -> {
             Pg.skipStartup(socket);
             OutputStream out = socket.getOutputStream();
             out.write(sasl);
             out.flush();
             StubServer.ECHO.serve(socket);
-        }), tls(ClientMode.TERMINATE, ServerMode.REQUIRE, null), Duration.ZERO);
-        fx.primary("pg0");
-        try (Socket c = fx.open()) {
-            c.getOutputStream().write(Pg.STARTUP);
-            Pg.Message auth = Pg.read(c.getInputStream());
-            assertThat((char) auth.type()).isEqualTo('R');
-            assertThat(new String(auth.body(), 4, auth.body().length - 4, StandardCharsets.UTF_8))
-                    .isEqualTo("SCRAM-SHA-256\0\0");
-        }
+        });
+    }
+
+    private static void assertOffersOnlyPlainScram(Pg.Message auth) {
+        assertThat((char) auth.type()).isEqualTo('R');
+        assertThat(new String(auth.body(), 4, auth.body().length - 4, StandardCharsets.UTF_8)).isEqualTo("SCRAM-SHA-256\0\0");
     }
 
     static byte[] saslMechanisms(String... names) {

@@ -1,9 +1,9 @@
 package io.patroxy.proxy;
 
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
@@ -47,8 +47,8 @@ final class NettyConnector implements Connector {
     private final ChannelFactory<? extends Channel> channels;
     private final Map<ChannelOption<?>, Object> options;
     private final long idleMillis;
-    /** IP-literal members' addresses, made once (members change rarely: discovery adds a few). */
-    private final Map<MemberAddress, InetSocketAddress> literals = new ConcurrentHashMap<>();
+    /** Each member's address when its host is an IP literal, or empty for a host name; worked out once per member. */
+    private final Map<MemberAddress, Optional<InetSocketAddress>> literals = new ConcurrentHashMap<>();
 
     NettyConnector(Transport transport, ProxySettings settings) {
         this(transport.channel(), transport.resolver(), settings);
@@ -129,16 +129,8 @@ final class NettyConnector implements Connector {
 
     /** The member's address when its host is an IP literal (no lookup needed), else null. */
     InetSocketAddress literal(MemberAddress member) {
-        InetSocketAddress a = literals.get(member);
-        if (a == null) {
-            InetAddress ip = NetUtil.createInetAddressFromIpAddressString(member.host());
-            if (ip == null) {
-                return null; // a host name: resolved asynchronously on every connect
-            }
-            a = new InetSocketAddress(ip, member.pgPort());
-            literals.put(member, a);
-        }
-        return a;
+        return literals.computeIfAbsent(member, m -> Optional.ofNullable(NetUtil.createInetAddressFromIpAddressString(m.host()))
+                .map(ip -> new InetSocketAddress(ip, m.pgPort()))).orElse(null); // a host name: resolved asynchronously on every connect
     }
 
     /** Passes a CancelRequest to {@code member} on a connection of its own, which closes once it is sent. */

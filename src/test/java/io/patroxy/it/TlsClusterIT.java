@@ -163,6 +163,9 @@ class TlsClusterIT {
                 clients.awaitServed(LocalCluster.address(promoted), after, 5);
             } finally {
                 clients.close();
+                // the next scenario kills the leader: with synchronous_mode only a sync standby may take over, and the
+                // demoted leader is one only after it has rejoined and caught up (switchover returns before that)
+                cluster.waitHealthy();
             }
             System.out.printf("FIGURES TLS terminate, switchover %s: %s; %s; backends seen TLS by the server %d, plaintext %d%n",
                     old, clients.psql.summary(), clients.jdbc.summary(), watch.seen.size(), watch.plaintext.size());
@@ -190,6 +193,7 @@ class TlsClusterIT {
     @Test
     @Order(4)
     void terminateHardKillOfTheLeaderHoldsClientsThenServesThemOverTls() throws Exception {
+        cluster.waitHealthy(); // a sync standby to fail over to, whatever the scenario before left
         String old = cluster.leader();
         try (BackendTlsWatch watch = new BackendTlsWatch(cluster.members(), ca, "tlsit-")) {
             Clients clients = new Clients(TERMINATE, true);

@@ -21,6 +21,7 @@ public final class ServerFraming {
     private int capturedWant;
     private boolean authenticated;
     private boolean keySeen;
+    private boolean errorSeen;
     private int backendPid;
     private int backendSecret;
 
@@ -65,6 +66,7 @@ public final class ServerFraming {
     }
 
     private void startBody() {
+        errorSeen |= type == 'E';
         bodyLeft = Math.max(0L, (long) length - 4); // long: length - 4 wraps around to 2 GB at Integer.MIN_VALUE
         capturedFill = 0;
         capturedWant = (type == 'K' || type == 'R') ? (int) Math.min(8, bodyLeft) : 0;
@@ -89,6 +91,11 @@ public final class ServerFraming {
     /** The server sent AuthenticationOk. */
     public boolean authenticated() {
         return authenticated;
+    }
+
+    /** The server has begun an ErrorResponse. */
+    public boolean errorSeen() {
+        return errorSeen;
     }
 
     public boolean keySeen() {

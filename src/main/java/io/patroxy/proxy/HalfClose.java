@@ -33,6 +33,11 @@ final class HalfClose {
         return clientInputClosed && serverInputClosed;
     }
 
+    /** The client sent FIN or its Terminate: whatever the server does next, the client asked for it. */
+    boolean clientEnded() {
+        return clientInputClosed || clientTerminated;
+    }
+
     /** The cause of the end after a FIN. */
     CloseCause afterFin() {
         return firstFin;

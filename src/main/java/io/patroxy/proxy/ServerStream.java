@@ -44,6 +44,14 @@ final class ServerStream {
         return framing != null && !framing.atBoundary();
     }
 
+    /**
+     * Unencrypted, between two messages, before AuthenticationOk and with no ErrorResponse so far:
+     * a server that closes now leaves its client in the middle of logging in without a word.
+     */
+    boolean loginCutSilently() {
+        return framing != null && framing.atBoundary() && !framing.authenticated() && !framing.errorSeen();
+    }
+
     /** The session ended: its cancel key goes. */
     void ended() {
         if (framing != null && framing.keySeen()) {

@@ -238,6 +238,9 @@ public final class Session {
      * is queued for it is flushed, and the session ends when both directions are done.
      */
     void inputClosed(boolean fromClient) {
+        if (!fromClient && serverLeftLoginSilently()) {
+            return;
+        }
         boolean bothDone = halfClose.fin(fromClient);
         Channel peer = peerOf(fromClient);
         if (!bothDone && peer instanceof DuplexChannel duplex && peer.isActive()) {
@@ -249,7 +252,27 @@ public final class Session {
 
     /** A channel of this session became inactive while relaying. */
     void channelClosed(boolean clientSide) {
+        if (!clientSide && serverLeftLoginSilently()) {
+            return;
+        }
         close(halfClose.inactive(clientSide));
+    }
+
+    /**
+     * The server ended the session while its client was still logging in, without an ErrorResponse:
+     * PostgreSQL does that when it is shut down while a client authenticates (it does not risk
+     * writing to a client in the middle of authentication). The client, which would otherwise see
+     * the connection vanish, gets a FATAL saying so; true if that is what happened.
+     */
+    private boolean serverLeftLoginSilently() {
+        if (state == State.CLOSED || stream == null || !stream.loginCutSilently() || halfClose.clientEnded() || !client.isActive()) {
+            return false;
+        }
+        closeWith(CloseCause.SERVER_CLOSED_IN_LOGIN, ErrorResponse.fatal(client.alloc(), ErrorResponse.CONNECTION_FAILURE,
+                "member " + member.name() + " at " + member.host() + ":" + member.pgPort()
+                        + " closed the connection during authentication without an error (PostgreSQL does so when it is"
+                        + " shut down while a client logs in); Patroxy cannot retry a login whose password exchange has begun"));
+        return true;
     }
 
     // ---------------------------------------------------------------- endings

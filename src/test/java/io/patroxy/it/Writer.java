@@ -82,6 +82,16 @@ final class Writer implements AutoCloseable {
         return p;
     }
 
+    /**
+     * A login PostgreSQL itself ended as it shut down, by the client's error message: after
+     * authentication it sends its own 57P01; during authentication it closes without a word (it does
+     * not write to a client mid-authentication), and Patroxy's 08006 says so.
+     */
+    static boolean killedInLoginByPostgres(String message) {
+        return message.contains("terminating connection due to administrator command") && !message.contains("Patroxy")
+                || message.contains("closed the connection during authentication without an error");
+    }
+
     private void loop() {
         long next = 1;
         Connection c = null;
@@ -92,7 +102,8 @@ final class Writer implements AutoCloseable {
                     try {
                         c = DriverManager.getConnection(url, props());
                     } catch (SQLException e) {
-                        if (ADMIN_SHUTDOWN.equals(e.getSQLState()) && !String.valueOf(e.getMessage()).contains("Patroxy")) {
+                        if (ADMIN_SHUTDOWN.equals(e.getSQLState()) && !String.valueOf(e.getMessage()).contains("Patroxy")
+                                || killedInLoginByPostgres(String.valueOf(e.getMessage()))) {
                             // PostgreSQL itself ended a connection that was already authenticating when it
                             // began to shut down: killed in flight, like a statement, not refused
                             statementFailures.add("during login: " + e.getSQLState() + " " + e.getMessage());

@@ -232,4 +232,87 @@ class SessionStateMachineTest {
                 .contains("57P01").contains("Patroxy is shutting down");
         assertThat(fe.holds.size()).isZero();
     }
+
+    // ---------------------------------------------------------------- a server that leaves a login without a word
+
+    /** AuthenticationMD5Password with a salt: the server's first message of a password login. */
+    private static final byte[] AUTH_MD5 = {'R', 0, 0, 0, 12, 0, 0, 0, 5, 1, 2, 3, 4};
+
+    private EmbeddedFrontEnd.Connect loggingIn(EmbeddedChannel client) {
+        EmbeddedFrontEnd.Connect c = fe.lastConnect();
+        fe.inbound(c.server(), AUTH_MD5);
+        assertThat(fe.session(client).state()).isEqualTo(State.RELAYING);
+        assertThat(drainClient(client)).isEqualTo(AUTH_MD5);
+        return c;
+    }
+
+    private static String text(byte[] bytes) {
+        return new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    /**
+     * PostgreSQL shut down while a client logs in writes nothing to it and closes: the client gets
+     * Patroxy's FATAL saying so, not a vanished connection — whether the FIN or the close comes first.
+     */
+    @Test
+    void aServerThatClosesDuringTheLoginWithoutAWordLeavesTheClientAFatal() {
+        for (boolean finFirst : new boolean[] {true, false}) {
+            fe.primary("n0", 1);
+            EmbeddedChannel client = awaitingServerOn("n0");
+            EmbeddedFrontEnd.Connect c = loggingIn(client);
+            if (finFirst) {
+                c.server().pipeline().fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
+            } else {
+                c.server().close();
+            }
+            fe.runAll();
+            Session s = fe.session(client);
+            assertThat(s.cause()).as("fin first: " + finFirst).isEqualTo(CloseCause.SERVER_CLOSED_IN_LOGIN);
+            assertThat(text(drainClient(client))).contains("08006").contains("member n0")
+                    .contains("closed the connection during authentication");
+            assertThat(client.isActive()).isFalse();
+            fe.closeAll();
+            fe.assertNothingLeaked();
+            fe.reset();
+        }
+    }
+
+    /** After AuthenticationOk, after the server's own ErrorResponse, or after the client's Terminate, Patroxy adds nothing. */
+    @Test
+    void aServerCloseAfterTheLoginOrAfterItsOwnErrorOrTheClientsTerminateGetsNoWordFromPatroxy() {
+        byte[] badPassword = Pg.errorResponse("28P01", "password authentication failed for user \"tester\"");
+        byte[] terminate = {'X', 0, 0, 0, 4};
+        for (String after : new String[] {"logged in", "its own error", "the client's Terminate"}) {
+            fe.primary("n0", 1);
+            EmbeddedChannel client = awaitingServerOn("n0");
+            EmbeddedFrontEnd.Connect c = fe.lastConnect();
+            byte[] expected;
+            switch (after) {
+                case "logged in" -> {
+                    fe.inbound(c.server(), Pg.AUTH_OK_READY);
+                    expected = Pg.AUTH_OK_READY;
+                }
+                case "its own error" -> {
+                    loggingIn(client);
+                    fe.inbound(c.server(), badPassword);
+                    expected = badPassword;
+                }
+                default -> {
+                    loggingIn(client);
+                    fe.inbound(client, terminate);
+                    ByteBuf passed = c.server().readOutbound();
+                    passed.release();
+                    expected = new byte[0];
+                }
+            }
+            c.server().close();
+            fe.runAll();
+            Session s = fe.session(client);
+            assertThat(s.cause()).as(after).isIn(CloseCause.SERVER_CLOSED, CloseCause.CLIENT_CLOSED);
+            assertThat(drainClient(client)).as(after).isEqualTo(expected);
+            fe.closeAll();
+            fe.assertNothingLeaked();
+            fe.reset();
+        }
+    }
 }

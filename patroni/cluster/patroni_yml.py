@@ -8,7 +8,9 @@ must not share it). With --ssl-ca (CLUSTER_SSL=1) the TLS cluster: every TCP lin
 bootstrap.pg_hba becomes 'hostssl' (clients, replication and pg_rewind alike) and the whole of
 each node's pg_hba.conf (postgresql.pg_hba, no initdb 'trust' line left), and Patroni's own
 connections (superuser, replication, rewind) verify the member they reach (sslmode=verify-full
-against CA); with --ssl-cert/--ssl-key also the node's ssl = on with its certificate. Run by
+against CA); with --ssl-cert/--ssl-key also the node's ssl = on with its certificate. Either way
+each node's whole pg_hba.conf is bootstrap.pg_hba's lines (postgresql.pg_hba): initdb's 'trust'
+lines for 127.0.0.1 would otherwise let every loopback client in without a password. Run by
 local-cluster.sh with Debian's python3 and python3-yaml.
 """
 import argparse
@@ -35,13 +37,18 @@ def main():
     pg = config['postgresql']
     if a.socket_dir:
         pg.setdefault('parameters', {})['unix_socket_directories'] = a.socket_dir
+    # postgresql.pg_hba: Patroni writes the whole pg_hba.conf of every node from it at each start.
+    # bootstrap.pg_hba alone is appended to initdb's own, whose 'trust' lines for 127.0.0.1 come
+    # first: in the seeds' containers clients come from other addresses and meet the md5 lines,
+    # but on one loopback every client (Patroxy, HAProxy, pgbench) comes from 127.0.0.1 and would
+    # log in without a password. So every node's pg_hba is the seeds' lines and nothing else.
+    hba = list(config['bootstrap']['pg_hba'])
     if a.ssl_ca:
-        # postgresql.pg_hba: Patroni writes the whole pg_hba.conf of every node from it at each
-        # start; bootstrap.pg_hba alone is appended to initdb's own, whose 'host ... trust' lines
-        # for 127.0.0.1 would take any plaintext session from loopback before a hostssl line
-        hba = [hostssl(line) for line in config['bootstrap']['pg_hba']]
+        # every TCP line hostssl: a plaintext session from loopback finds no line
+        hba = [hostssl(line) for line in hba]
         config['bootstrap']['pg_hba'] = hba
-        pg['pg_hba'] = list(hba)
+    pg['pg_hba'] = list(hba)
+    if a.ssl_ca:
         for user in pg['authentication'].values():
             user.update({'sslmode': 'verify-full', 'sslrootcert': a.ssl_ca})
     if a.ssl_cert:

@@ -111,6 +111,21 @@ class RealClusterIT {
         }
     }
 
+    /**
+     * PostgreSQL that ends a backend in the middle of a login (SIGTERM, as every backend gets at a
+     * fast shutdown) writes nothing to the client: directly, the connection vanishes; through
+     * Patroxy the client reads Patroxy's FATAL 08006 saying what happened (TlsClusterIT: the same
+     * over TLS).
+     */
+    @Test
+    @Order(1)
+    void aBackendEndedInTheMiddleOfALoginLeavesTheClientPatroxysFatalNotAVanishedConnection() throws Exception {
+        String leader = cluster.leader();
+        assertThat(MidLogin.ended(LocalCluster.address(leader), 5432, leader, false)).as("directly to PostgreSQL").isEqualTo("EOF");
+        assertThat(MidLogin.ended("127.0.0.1", PATROXY_PORT, leader, false)).as("through Patroxy")
+                .startsWith("E").contains("C08006").contains("closed the connection during authentication without an error");
+    }
+
     @Test
     @Order(2)
     void hardKillOfTheLeaderWritesResumeOnTheNewLeaderWithEveryAcknowledgedWriteKept() throws Exception {

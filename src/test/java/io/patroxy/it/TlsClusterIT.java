@@ -154,71 +154,15 @@ class TlsClusterIT {
      * PostgreSQL that ends a backend in the middle of a login (SIGTERM, as every backend gets at a
      * fast shutdown) writes nothing to the client — it does not risk writing mid-authentication.
      * Directly, the client's connection vanishes; through Patroxy ({@code terminate}) it gets
-     * Patroxy's FATAL 08006 saying what happened. (Only this cluster makes a login wait: the plain
-     * one trusts 127.0.0.1, initdb's own pg_hba lines coming before the seeds' md5 lines.)
+     * Patroxy's FATAL 08006 saying what happened. RealClusterIT does the same in plaintext.
      */
     @Test
     @Order(2)
     void aBackendEndedInTheMiddleOfALoginLeavesTheClientPatroxysFatalNotAVanishedConnection() throws Exception {
         String leader = cluster.leader();
-        assertThat(endedMidLogin(LocalCluster.address(leader), 5432, leader)).as("directly to PostgreSQL").isEqualTo("EOF");
-        assertThat(endedMidLogin(HOST, TERMINATE, leader)).as("through Patroxy")
+        assertThat(MidLogin.ended(LocalCluster.address(leader), 5432, leader, true)).as("directly to PostgreSQL").isEqualTo("EOF");
+        assertThat(MidLogin.ended(HOST, TERMINATE, leader, true)).as("through Patroxy")
                 .startsWith("E").contains("C08006").contains("closed the connection during authentication without an error");
-    }
-
-    /**
-     * Over TLS (SSLRequest, then a handshake that trusts any certificate: what is tested here is what
-     * follows), starts a SCRAM login on {@code host:port}, reads the server's AuthenticationSASL, ends
-     * {@code member}'s backend that waits in authentication (SIGTERM) and returns what the client
-     * reads next: "EOF" (the connection closed, with or without TLS's close_notify), or the message
-     * type and its text.
-     */
-    static String endedMidLogin(String host, int port, String member) throws Exception {
-        try (java.net.Socket plain = new java.net.Socket()) {
-            plain.connect(new java.net.InetSocketAddress(host, port), 5000);
-            plain.setSoTimeout(30_000);
-            plain.getOutputStream().write(io.patroxy.proxy.Pg.sslRequest());
-            assertThat((char) plain.getInputStream().read()).as("the answer to the SSLRequest").isEqualTo('S');
-            javax.net.ssl.SSLContext trustAll = javax.net.ssl.SSLContext.getInstance("TLS");
-            trustAll.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
-                public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) { }
-                public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a) { }
-                public java.security.cert.X509Certificate[] getAcceptedIssuers() { return new java.security.cert.X509Certificate[0]; }
-            }}, null);
-            try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) trustAll.getSocketFactory().createSocket(plain, host, port, false)) {
-                s.startHandshake();
-                s.getOutputStream().write(io.patroxy.proxy.Pg.startup("postgres"));
-                java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
-                byte type = in.readByte();
-                byte[] auth = in.readNBytes(in.readInt() - 4);
-                assertThat((char) type).as("the server's first message of a password login").isEqualTo('R');
-                assertThat(java.nio.ByteBuffer.wrap(auth).getInt()).as("AuthenticationSASL").isEqualTo(10);
-                String pid = await("one backend of " + member + " in authentication").atMost(Duration.ofSeconds(10))
-                        .pollInterval(Duration.ofMillis(100)).until(() -> backendsInAuthentication(member), l -> l.size() == 1).get(0);
-                assertThat(new ProcessBuilder("kill", "-TERM", pid).inheritIO().start().waitFor()).isZero();
-                int next;
-                try {
-                    next = in.read();
-                } catch (javax.net.ssl.SSLException | java.net.SocketException closed) {
-                    return "EOF"; // closed without close_notify
-                }
-                if (next < 0) {
-                    return "EOF";
-                }
-                byte[] body = in.readNBytes(in.readInt() - 4);
-                return (char) next + new String(body, java.nio.charset.StandardCharsets.ISO_8859_1).replace('\0', ' ');
-            }
-        }
-    }
-
-    /** The pids of {@code member}'s backends whose process title says they are authenticating a TCP client. */
-    static List<String> backendsInAuthentication(String member) throws Exception {
-        String postmaster = java.nio.file.Files.readAllLines(Path.of(LocalCluster.DIR, member, "data", "postmaster.pid")).get(0).trim();
-        Process ps = new ProcessBuilder("ps", "-o", "pid=,args=", "--ppid", postmaster).start();
-        String out = new String(ps.getInputStream().readAllBytes());
-        ps.waitFor();
-        return out.lines().map(String::trim).filter(l -> l.endsWith(" authentication") && !l.contains("[local]"))
-                .map(l -> l.substring(0, l.indexOf(' '))).toList();
     }
 
     @Test

@@ -168,6 +168,12 @@ if "$PY" scripts/check-topology.py; then :; else fail "check-topology"; fi
 say "scripts/check-links.py"
 if "$PY" scripts/check-links.py; then :; else fail "check-links"; fi
 
+# ---------------------------------------------------------------- file size
+# issue 10: no file of the product (src/main, patroni/) over 400 lines; split it by concern instead
+say "file size (src/main, patroni/: at most 400 lines each)"
+long=$(git ls-files src/main patroni | while read -r f; do n=$(wc -l <"$f"); ((n <= 400)) || echo "$f ($n lines)"; done)
+if [[ -z $long ]]; then ok "no file over 400 lines"; else echo "$long" >&2; fail "file size"; fi
+
 # ---------------------------------------------------------------- verdict
 echo
 if ((${#FAILED[@]})); then

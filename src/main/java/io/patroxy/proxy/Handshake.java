@@ -16,7 +16,6 @@ import io.patroxy.cluster.MemberView;
 import io.patroxy.cluster.RouteView;
 import io.patroxy.cluster.Routing;
 import io.patroxy.config.MemberAddress;
-import io.patroxy.config.TlsSettings;
 import io.patroxy.pgwire.ErrorResponse;
 import io.patroxy.pgwire.FirstMessage;
 import io.patroxy.pgwire.SaslMechanisms;
@@ -36,13 +35,7 @@ import io.patroxy.proxy.Session.State;
  * the member is still the leader. Any change before that reaches it through the session's door
  * ({@link #handle}) and abandons the attempt; nothing the client sent is lost.
  *
- * <p><b>TLS to the server</b> (when Patroxy terminates the client's TLS, {@code patroxy.server.tls.mode}
- * not {@code disable}): after connecting, Patroxy sends its own SSLRequest (SERVER_TLS); on 'S' a
- * client-mode SslHandler goes first in the server's pipeline and the StartupMessage follows once
- * its handshake is done; on 'N', {@code prefer} goes on in plaintext and {@code require}/{@code
- * verify-*} refuse the client naming the member. SCRAM channel binding cannot cross that (the
- * client binds to Patroxy's certificate), so SCRAM-SHA-256-PLUS is taken out of the server's
- * AuthenticationSASL when the client's TLS ends in Patroxy and the server leg is TLS.
+ * <p><b>TLS to the server</b>: {@link ServerTlsLeg} says what the server's answers mean; this class acts on them.
  */
 final class Handshake {
 
@@ -264,21 +257,19 @@ final class Handshake {
             a.read(); // nothing is expected from the server before the StartupMessage; kept
             return;
         }
-        TlsSettings.ServerMode mode = px.tls().settings().serverMode();
-        byte answer = in.getByte(in.readerIndex());
-        if (answer == 'S' && in.readableBytes() == 1) {
-            in.skipBytes(1);
-            a.startTls(px.tls().serverHandler(a.channel().alloc(), a.member()));
-        } else if (answer == 'S') { // bytes after 'S' would be taken as encrypted (CVE-2021-23222)
-            refuseServerTls(a, "it sent unencrypted data after its 'S'");
-        } else if (answer == 'N' && mode.plaintextAllowed()) {
-            in.skipBytes(1);
-            session.to(State.AWAITING_SERVER);
-            sendStartup();
-        } else if (answer == 'N') {
-            refuseServerTls(a, "it does not accept TLS (it answered 'N' to Patroxy's SSLRequest)");
-        } else {
-            abandonAttempt(); // an error instead of an answer (starting up, too many clients): as before authentication
+        ServerTlsLeg.Answer answer = ServerTlsLeg.answer(in, px.tls().settings().serverMode());
+        switch (answer) {
+            case START_TLS -> {
+                in.skipBytes(1);
+                a.startTls(px.tls().serverHandler(a.channel().alloc(), a.member()));
+            }
+            case PLAINTEXT -> {
+                in.skipBytes(1);
+                session.to(State.AWAITING_SERVER);
+                sendStartup();
+            }
+            case NOT_AN_ANSWER -> abandonAttempt(); // as before authentication
+            default -> refuseServerTls(a, ServerTlsLeg.why(answer));
         }
     }
 
@@ -296,24 +287,13 @@ final class Handshake {
     }
 
     private void refuseServerTls(ServerAttempt a, String why) {
-        MemberAddress m = a.member();
-        String message = "Patroxy could not open TLS to member " + m.name() + " at " + m.host() + ":" + m.pgPort()
-                + " (patroxy.server.tls.mode=" + px.tls().settings().serverMode().label() + "): " + why;
+        String message = ServerTlsLeg.refusal(a.member(), px.tls().settings().serverMode(), why);
         LOG.warn(message);
         frontend.refuse(CloseCause.SERVER_TLS, ErrorResponse.CONNECTION_FAILURE, message);
     }
 
-    /**
-     * SCRAM channel binding cannot cross Patroxy: on Patroxy's own TLS leg the server offers -PLUS, which
-     * binds to the member's certificate, while the client's leg is Patroxy's TLS (it would bind to Patroxy's
-     * certificate) or plaintext (libpq refuses a -PLUS offer over a non-SSL connection).
-     */
-    private boolean dropsChannelBinding(ServerAttempt a) {
-        return a.tls();
-    }
-
     private void onServerFirstMessage(ServerAttempt a, ByteBuf in) {
-        if (dropsChannelBinding(a) && SaslMechanisms.incomplete(in, MAX_FIRST_SERVER_MESSAGE)) {
+        if (a.tls() && SaslMechanisms.incomplete(in, MAX_FIRST_SERVER_MESSAGE)) {
             a.read(); // the whole AuthenticationSASL first, to take SCRAM-SHA-256-PLUS out of it
             return;
         }
@@ -367,13 +347,8 @@ final class Handshake {
         wait.leave();
         Channel client = ctx.channel();
         Channel server = attempt.channel();
-        boolean dropBinding = dropsChannelBinding(attempt);
-        ByteBuf first = attempt.takeReceived(client);
+        ByteBuf first = ServerTlsLeg.forClient(attempt.takeReceived(client), attempt.tls(), session.toString());
         attempt = null;
-        if (dropBinding && SaslMechanisms.offersChannelBinding(first)) {
-            first = SaslMechanisms.withoutChannelBinding(first);
-            SaslMechanisms.logDropped(LOG, session.toString());
-        }
         session.relaying(server, framing, px.sessions().relayStarted(session), server.pipeline().get("tls") != null);
         session.countRelayed(true, (encryptionRequest != 0 ? 8 : 0) + (startup != null ? startup.packet().length : 0));
         session.serverBytes(first);

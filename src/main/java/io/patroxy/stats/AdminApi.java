@@ -53,11 +53,11 @@ public final class AdminApi {
     public record Response(int status, String json, String allow, boolean challenge) {
     }
 
-    private final AdminAuth auth;
+    private final BasicAuth auth;
     private final Supplier<List<ProxyStarted.Listener>> listeners;
     private final ObjectMapper json;
 
-    public AdminApi(AdminAuth auth, Supplier<List<ProxyStarted.Listener>> listeners, ObjectMapper json) {
+    public AdminApi(BasicAuth auth, Supplier<List<ProxyStarted.Listener>> listeners, ObjectMapper json) {
         this.auth = auth;
         this.listeners = listeners;
         this.json = json;

@@ -32,7 +32,7 @@ public class AdminEndpoint {
     private volatile List<ProxyStarted.Listener> listeners = List.of();
 
     public AdminEndpoint(PatroxyConfig config, ObjectMapper json) {
-        this.api = AdminAuth.fromConfig(config.admin()).map(auth -> new AdminApi(auth, () -> listeners, json));
+        this.api = BasicAuth.forAdmin(config.admin()).map(auth -> new AdminApi(auth, () -> listeners, json));
     }
 
     void onStart(@Observes ProxyStarted proxy) {
@@ -70,7 +70,7 @@ public class AdminEndpoint {
             response.putHeader(HttpHeaders.ALLOW, r.allow());
         }
         if (r.challenge()) {
-            response.putHeader("WWW-Authenticate", AdminAuth.CHALLENGE);
+            response.putHeader("WWW-Authenticate", BasicAuth.ADMIN_CHALLENGE);
         }
         response.end(r.json() + "\n");
     }

@@ -63,7 +63,7 @@ public class StatsEndpoint {
         this.registry = registry;
         this.json = json;
         this.version = version;
-        this.auth = BasicAuth.fromConfig(config.stats().auth());
+        this.auth = BasicAuth.forStats(config.stats().auth());
     }
 
     /** The proxy has started: its listeners' cluster views and sessions are there to be shown. */
@@ -98,7 +98,7 @@ public class StatsEndpoint {
             if (ctx.normalizedPath().startsWith("/q/health") || admin.owns(ctx.normalizedPath()) || a.accepts(ctx.request().getHeader(HttpHeaders.AUTHORIZATION))) {
                 ctx.next();
             } else {
-                ctx.response().setStatusCode(401).putHeader("WWW-Authenticate", BasicAuth.CHALLENGE)
+                ctx.response().setStatusCode(401).putHeader("WWW-Authenticate", BasicAuth.STATS_CHALLENGE)
                         .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8").end("401 Unauthorized\n");
             }
         }));

@@ -27,7 +27,7 @@ class AdminApiTest {
 
     private final Fixtures postgres = new Fixtures();
     private final Fixtures replicas = new Fixtures("replicas", Role.REPLICA, 5433);
-    private final AdminApi api = new AdminApi(new AdminAuth("ops", "s3cret"),
+    private final AdminApi api = new AdminApi(new BasicAuth("ops", "s3cret"),
             () -> List.of(listener(postgres), listener(replicas)), JSON);
 
     {
@@ -193,8 +193,8 @@ class AdminApiTest {
 
     @Test
     void thePasswordIsNeverInTheAuthsDescription() {
-        assertThat(new AdminAuth("ops", "s3cret").toString()).doesNotContain("s3cret");
-        assertThat(new AdminAuth("ops", "s3cret").authenticate(OPS)).contains("ops");
-        assertThat(new AdminAuth("ops", "s3c:ret").authenticate(basic("ops", "s3c:ret"))).contains("ops");
+        assertThat(new BasicAuth("ops", "s3cret").toString()).doesNotContain("s3cret");
+        assertThat(new BasicAuth("ops", "s3cret").authenticate(OPS)).contains("ops");
+        assertThat(new BasicAuth("ops", "s3c:ret").authenticate(basic("ops", "s3c:ret"))).contains("ops");
     }
 }

@@ -17,23 +17,31 @@ class BasicAuthTest {
 
     @Test
     void offUnlessSet() {
-        assertThat(BasicAuth.fromConfig(Optional.empty())).isEmpty();
-        assertThat(BasicAuth.fromConfig(Optional.of("  "))).isEmpty();
+        assertThat(BasicAuth.forStats(Optional.empty())).isEmpty();
+        assertThat(BasicAuth.forStats(Optional.of("  "))).isEmpty();
     }
 
     @Test
     void acceptsOnlyTheConfiguredUserAndPassword() {
-        BasicAuth auth = BasicAuth.fromConfig(Optional.of("admin:s3cr:et")).orElseThrow();
+        BasicAuth auth = BasicAuth.forStats(Optional.of("admin:s3cr:et")).orElseThrow();
         assertThat(auth.accepts(basic("admin:s3cr:et"))).isTrue();
         assertThat(auth.accepts(basic("admin:wrong"))).isFalse();
         assertThat(auth.accepts(null)).isFalse();
         assertThat(auth.accepts("Bearer x")).isFalse();
+        assertThat(auth.accepts(basic("admi:s3cr:et"))).as("another user").isFalse();
+        assertThat(auth.accepts(basic("admin:s3cr"))).as("a prefix of the password").isFalse();
+        assertThat(auth.accepts("Basic %%%")).as("not base64").isFalse();
+        assertThat(auth.accepts(basic("admins3cret"))).as("no colon").isFalse();
+        // RFC 7617: the scheme is case-insensitive; the header may carry spaces around it
+        assertThat(auth.accepts("  basic " + basic("admin:s3cr:et").substring(6) + " ")).isTrue();
+        assertThat(auth.authenticate(basic("admin:s3cr:et"))).contains("admin");
+        assertThat(auth.toString()).doesNotContain("s3cr");
     }
 
     @Test
     void rejectsASettingWithoutUserOrPasswordNamingTheProperty() {
-        assertThatThrownBy(() -> BasicAuth.fromConfig(Optional.of("admin"))).hasMessageContaining("patroxy.stats.auth");
-        assertThatThrownBy(() -> BasicAuth.fromConfig(Optional.of(":pw"))).hasMessageContaining("user:password");
-        assertThatThrownBy(() -> BasicAuth.fromConfig(Optional.of("admin:"))).hasMessageContaining("PATROXY_STATS_AUTH");
+        assertThatThrownBy(() -> BasicAuth.forStats(Optional.of("admin"))).hasMessageContaining("patroxy.stats.auth");
+        assertThatThrownBy(() -> BasicAuth.forStats(Optional.of(":pw"))).hasMessageContaining("user:password");
+        assertThatThrownBy(() -> BasicAuth.forStats(Optional.of("admin:"))).hasMessageContaining("PATROXY_STATS_AUTH");
     }
 }

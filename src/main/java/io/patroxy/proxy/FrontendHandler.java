@@ -51,15 +51,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private final ProxyContext px;
     private ChannelHandlerContext ctx;
     private Session session; // null: over maxconn, answered after the startup packet
+    /** The state of a client over maxconn, which has no Session: GREETING, CLIENT_TLS, AWAITING_STARTUP (inside TLS), CLOSED. */
+    private State outsider = State.GREETING;
     private ByteBuf clientIn;
     private Handshake handshake;
     private boolean clientInputClosed;
-    private boolean over; // a client refused for maxconn has been answered
     private ScheduledFuture<?> firstMessageTimer; // the startup timeout (the refused client's grace over maxconn)
     private boolean sslAsked; // each encryption request once, as PostgreSQL accepts them
     private boolean gssAsked;
     private boolean clientTls; // Patroxy terminates this client's TLS
-    private boolean tlsHandshaking; // for a client over maxconn (it has no session state)
     private Refusal afterTls; // a refusal waiting for the TLS handshake and the StartupMessage
 
     /** A FATAL to send once the client is inside TLS. */
@@ -71,7 +71,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     private State state() {
-        return session == null ? (over ? State.CLOSED : tlsHandshaking ? State.CLIENT_TLS : State.GREETING) : session.state();
+        return session == null ? outsider : session.state();
     }
 
     // ---------------------------------------------------------------- the client's first messages
@@ -111,7 +111,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     private boolean readsClient() {
         State s = state();
-        return s == State.GREETING || s == State.AWAITING_STARTUP || (session == null && clientTls && !over);
+        return s == State.GREETING || s == State.AWAITING_STARTUP;
     }
 
     @Override
@@ -134,7 +134,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         } else if (m instanceof FirstMessage.EncryptionRequest enc) {
             encryptionRequest(enc.gss());
         } else if (session == null) {
-            over = true;
+            outsider = State.CLOSED;
             refuse(CloseCause.MAXCONN, ErrorResponse.TOO_MANY_CONNECTIONS,
                     "sorry, too many clients already: Patroxy's maxconn of " + px.settings().maxconn() + " is reached");
         } else if (afterTls != null) {
@@ -212,7 +212,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (session != null) {
             session.to(State.CLIENT_TLS);
         } else {
-            tlsHandshaking = true;
+            outsider = State.CLIENT_TLS;
         }
         ctx.writeAndFlush(Unpooled.wrappedBuffer(ACCEPT_TLS));
         ctx.pipeline().addFirst("tls", px.tls().clientHandler(ctx.alloc()));
@@ -229,10 +229,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         clientTls = true;
-        tlsHandshaking = false;
         if (session != null) {
             session.clientTls();
             session.to(State.AWAITING_STARTUP);
+        } else {
+            outsider = State.AWAITING_STARTUP;
         }
         if (clientIn.isReadable()) {
             onClientBytes();
@@ -279,7 +280,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         LOG.infof("refused %s: %s (%s)", ctx.channel().remoteAddress(), message, cause.label());
         ByteBuf error = ErrorResponse.fatal(ctx.alloc(), sqlState, message);
         if (session == null) {
-            over = true;
+            outsider = State.CLOSED;
             cancelTimer();
             px.sessions().refusedMaxconn();
             ctx.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
@@ -300,7 +301,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (session != null) {
             session.close(CloseCause.CANCEL_REQUEST);
         } else {
-            over = true;
+            outsider = State.CLOSED;
             cancelTimer();
             ctx.close();
         }
@@ -313,8 +314,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             handshake.end();
             session.close(cause);
         } else {
-            if (!over) {
-                over = true;
+            if (outsider != State.CLOSED) {
+                outsider = State.CLOSED;
                 px.sessions().refusedMaxconn(); // turned away before it even sent its startup packet
             }
             cancelTimer();

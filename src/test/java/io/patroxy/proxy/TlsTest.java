@@ -113,6 +113,33 @@ class TlsTest {
         assertThat(firstMessages).as("Patroxy's own SSLRequest, then the client's startup").containsExactly("ssl", "startup");
     }
 
+    /** A client over maxconn has no session; it asked for TLS, so it is told inside TLS, in terminate and in passthrough. */
+    @Test
+    void aTlsClientOverMaxconnIsToldInsideTls() throws IOException {
+        for (ClientMode mode : new ClientMode[] {ClientMode.TERMINATE, ClientMode.PASSTHROUGH}) {
+            server = new StubServer(TlsPeers.postgres(null, firstMessages, null));
+            fx = new ProxyFixture(List.of(new MemberAddress("pg0", "127.0.0.1", server.port(), 8008)),
+                    ProxyFixture.settings(1, Duration.ofMinutes(30), Duration.ZERO), TlsContexts.start(tls(mode, ServerMode.DISABLE, null)));
+            fx.primary("pg0");
+            try (Socket first = fx.open()) {
+                Pg.login(first); // the one session maxconn allows (in plaintext)
+                await().atMost(Duration.ofSeconds(5)).until(() -> fx.sessions.open().size() == 1);
+                try (Socket c = fx.open(); SSLSocket tls = verifyFull(c)) {
+                    tls.getOutputStream().write(Pg.STARTUP);
+                    Pg.Message m = Pg.read(tls.getInputStream());
+                    assertThat(m.type()).as(mode.name()).isEqualTo('E');
+                    assertThat(m.field('C')).isEqualTo("53300");
+                    assertThat(m.field('M')).contains("too many clients already");
+                    assertThat(tls.getInputStream().read()).as("then closed").isEqualTo(-1);
+                }
+            }
+            fx.close();
+            server.close();
+            fx = null;
+            server = null;
+        }
+    }
+
     @Test
     void terminateHoldsATlsClientUntilALeaderComes() throws IOException {
         start(TlsPeers.postgres(null, firstMessages, null), tls(ClientMode.TERMINATE, ServerMode.DISABLE, null), Duration.ofSeconds(20));

@@ -1,6 +1,9 @@
 package io.patroxy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static io.patroxy.it.Jdbc.connect;
+import static io.patroxy.it.Jdbc.exec;
+import static io.patroxy.it.Jdbc.serverAddress;
 import static org.awaitility.Awaitility.await;
 
 import java.net.URI;
@@ -9,8 +12,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -20,7 +21,6 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
@@ -282,28 +282,5 @@ class DcsWatchIT {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://" + p.host + ":" + p.statsPort + "/metrics"))
                 .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
         return RealClusterIT.metricValue(r.body(), "patroxy_dcs_connected");
-    }
-
-    static Connection connect(String url) throws SQLException {
-        return DriverManager.getConnection(url, Writer.props());
-    }
-
-    static String serverAddress(String url) throws SQLException {
-        try (Connection c = connect(url)) {
-            return serverAddress(c);
-        }
-    }
-
-    static String serverAddress(Connection c) throws SQLException {
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT host(inet_server_addr())")) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
-
-    static void exec(String url, String sql) throws SQLException {
-        try (Connection c = connect(url); Statement st = c.createStatement()) {
-            st.execute(sql);
-        }
     }
 }

@@ -73,10 +73,10 @@ class FaultLoopIT {
                 List.of("setpriv", "--regid=" + FaultCycle.PATROXY_GID, "--clear-groups"));
         String url = patroxy.jdbcUrl();
         await("Patroxy routes to the leader").atMost(Duration.ofSeconds(30)).ignoreExceptions()
-                .until(() -> RealClusterIT.serverAddress(url) != null);
+                .until(() -> Jdbc.serverAddress(url) != null);
         for (String table : List.of("fl_kept", "fl_new")) {
-            RealClusterIT.exec(url, "DROP TABLE IF EXISTS " + table);
-            RealClusterIT.exec(url, "CREATE TABLE " + table + " (" + Writer.STAMPED_COLUMNS + ")");
+            Jdbc.exec(url, "DROP TABLE IF EXISTS " + table);
+            Jdbc.exec(url, "CREATE TABLE " + table + " (" + Writer.STAMPED_COLUMNS + ")");
         }
 
         List<Writer> writers = List.of(new Writer(url, "fl_kept", false, true), new Writer(url, "fl_new", true, true));

@@ -3,6 +3,10 @@ package io.patroxy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
+import static io.patroxy.it.Jdbc.connect;
+import static io.patroxy.it.Jdbc.exec;
+import static io.patroxy.it.Jdbc.ids;
+import static io.patroxy.it.Jdbc.serverAddress;
 import static org.awaitility.Awaitility.await;
 
 import java.net.URI;
@@ -15,7 +19,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -569,39 +572,6 @@ class RealClusterIT {
         public void close() {
             poller.shutdownNow();
         }
-    }
-
-    static Connection connect(String url) throws SQLException {
-        return DriverManager.getConnection(url, Writer.props());
-    }
-
-    static String serverAddress(String url) throws SQLException {
-        try (Connection c = connect(url)) {
-            return serverAddress(c);
-        }
-    }
-
-    static String serverAddress(Connection c) throws SQLException {
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT host(inet_server_addr())")) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
-
-    static void exec(String url, String sql) throws SQLException {
-        try (Connection c = connect(url); Statement st = c.createStatement()) {
-            st.execute(sql);
-        }
-    }
-
-    static Set<Long> ids(String url, String table) throws SQLException {
-        Set<Long> ids = new HashSet<>();
-        try (Connection c = connect(url); Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT id FROM " + table)) {
-            while (rs.next()) {
-                ids.add(rs.getLong(1));
-            }
-        }
-        return ids;
     }
 
     static String get(String url) throws Exception {

@@ -76,10 +76,7 @@ class RoleListenersIT {
     }
 
     static String serverAddress(Connection c) throws SQLException {
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT host(inet_server_addr())")) {
-            rs.next();
-            return rs.getString(1);
-        }
+        return Jdbc.serverAddress(c);
     }
 
     static List<String> replicas() {

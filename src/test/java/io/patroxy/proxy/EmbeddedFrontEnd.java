@@ -150,6 +150,19 @@ final class EmbeddedFrontEnd {
                 PatroniStatus.UNKNOWN, Instant.now()));
     }
 
+    /** What {@code ch} wrote out so far, in one array; the buffers are released. */
+    static byte[] drain(EmbeddedChannel ch) {
+        ByteBuf all = Unpooled.buffer();
+        for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
+            all.writeBytes(b);
+            b.release();
+        }
+        byte[] bytes = new byte[all.readableBytes()];
+        all.readBytes(bytes);
+        all.release();
+        return bytes;
+    }
+
     /** Drains and releases what every channel wrote out; closes everything; runs what is left. */
     void closeAll() {
         clients.forEach(c -> { c.close(); c.releaseOutbound(); c.releaseInbound(); });

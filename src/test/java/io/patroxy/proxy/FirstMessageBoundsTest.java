@@ -29,18 +29,6 @@ class FirstMessageBoundsTest {
         assertThat(fe.sessions.open()).isEmpty();
     }
 
-    private static byte[] drain(EmbeddedChannel client) {
-        ByteBuf all = Unpooled.buffer();
-        for (ByteBuf b; (b = client.readOutbound()) != null; ) {
-            all.writeBytes(b);
-            b.release();
-        }
-        byte[] bytes = new byte[all.readableBytes()];
-        all.readBytes(bytes);
-        all.release();
-        return bytes;
-    }
-
     private static Pg.Message error(byte[] out, int at) {
         assertThat(out[at]).as("an ErrorResponse").isEqualTo((byte) 'E');
         int length = Unpooled.wrappedBuffer(out, at + 1, 4).readInt();
@@ -57,7 +45,7 @@ class FirstMessageBoundsTest {
         fe.advance(Duration.ofSeconds(2));
         assertThat(client.isActive()).isFalse();
         assertThat(fe.session(client).cause()).isEqualTo(CloseCause.STARTUP_TIMEOUT);
-        Pg.Message e = error(drain(client), 0);
+        Pg.Message e = error(EmbeddedFrontEnd.drain(client), 0);
         assertThat(e.field('S')).isEqualTo("FATAL");
         assertThat(e.field('C')).isEqualTo("08P01");
         assertThat(e.field('M')).contains("no startup packet received within 60.0 s (patroxy.timeout.startup)");
@@ -78,7 +66,7 @@ class FirstMessageBoundsTest {
         assertThat(sent).as("bytes dripped before the close").isBetween(59, 61);
         assertThat(fe.connects).as("never routed").isEmpty();
         assertThat(fe.session(client).cause()).isEqualTo(CloseCause.STARTUP_TIMEOUT);
-        assertThat(error(drain(client), 0).field('C')).isEqualTo("08P01");
+        assertThat(error(EmbeddedFrontEnd.drain(client), 0).field('C')).isEqualTo("08P01");
     }
 
     @Test
@@ -93,7 +81,7 @@ class FirstMessageBoundsTest {
         fe.inbound(c.server(), Pg.AUTH_OK_READY);
         fe.advance(Duration.ofMinutes(2));
         assertThat(fe.session(client).state()).isEqualTo(State.RELAYING);
-        assertThat(drain(client)).isEqualTo(Pg.AUTH_OK_READY);
+        assertThat(EmbeddedFrontEnd.drain(client)).isEqualTo(Pg.AUTH_OK_READY);
     }
 
     @Test
@@ -102,7 +90,7 @@ class FirstMessageBoundsTest {
         fe.inbound(client, Pg.STARTUP);
         fe.advance(Duration.ofSeconds(90));
         assertThat(fe.session(client).state()).isEqualTo(State.HOLDING);
-        drain(client);
+        EmbeddedFrontEnd.drain(client);
     }
 
     @Test
@@ -115,7 +103,7 @@ class FirstMessageBoundsTest {
         System.arraycopy(gssenc, 0, twice, 8, 8);
         fe.inbound(client, twice);
         fe.runAll();
-        byte[] out = drain(client);
+        byte[] out = EmbeddedFrontEnd.drain(client);
         assertThat(out[0]).isEqualTo((byte) 'N');
         Pg.Message e = error(out, 1);
         assertThat(e.field('C')).isEqualTo("08P01");
@@ -133,7 +121,7 @@ class FirstMessageBoundsTest {
         }
         fe.inbound(client, flood);
         fe.runAll();
-        byte[] out = drain(client);
+        byte[] out = EmbeddedFrontEnd.drain(client);
         // the rest is unencrypted data after the first SSLRequest: refused at once with one FATAL, as
         // PostgreSQL refuses it, and no answer per request (nor a hold: never 'N' for a server)
         Pg.Message e = error(out, 0);
@@ -151,7 +139,7 @@ class FirstMessageBoundsTest {
         fe.inbound(client, Pg.STARTUP);
         fe.runAll();
         // Patroxy's 'N' to the GSSENCRequest; the SSLRequest is then a first one: held while no leader is known
-        assertThat(drain(client)).containsExactly('N');
+        assertThat(EmbeddedFrontEnd.drain(client)).containsExactly('N');
         assertThat(fe.session(client).state()).isEqualTo(State.HOLDING);
     }
 }

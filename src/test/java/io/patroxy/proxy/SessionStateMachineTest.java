@@ -38,18 +38,6 @@ class SessionStateMachineTest {
         return client;
     }
 
-    private static byte[] drainClient(EmbeddedChannel client) {
-        ByteBuf all = Unpooled.buffer();
-        for (ByteBuf b; (b = client.readOutbound()) != null; ) {
-            all.writeBytes(b);
-            b.release();
-        }
-        byte[] bytes = new byte[all.readableBytes()];
-        all.readBytes(bytes);
-        all.release();
-        return bytes;
-    }
-
     /** Failure 1: the leader moves, and the old server's first message is read before the queued drop runs. */
     @Test
     void aServerAnswerThatOvertakesTheDropNeverStartsARelayOnTheOldLeader() {
@@ -63,7 +51,7 @@ class SessionStateMachineTest {
         Session s = fe.session(client);
         assertThat(s.state()).isNotIn(State.RELAYING, State.DRAINING);
         assertThat(old.server().isActive()).as("the old leader's connection is given up").isFalse();
-        assertThat(drainClient(client)).as("the client heard nothing from the old leader").isEmpty();
+        assertThat(EmbeddedFrontEnd.drain(client)).as("the client heard nothing from the old leader").isEmpty();
         fe.runAll(); // the queued drop finds an attempt on the leader, or none: it must not hurt
         fe.advance(Duration.ofMillis(300));
         EmbeddedFrontEnd.Connect retry = fe.lastConnect();
@@ -74,7 +62,7 @@ class SessionStateMachineTest {
         fe.inbound(retry.server(), Pg.AUTH_OK_READY);
         assertThat(s.state()).isEqualTo(State.RELAYING);
         assertThat(s.member().name()).isEqualTo("n1");
-        assertThat(drainClient(client)).isEqualTo(Pg.AUTH_OK_READY);
+        assertThat(EmbeddedFrontEnd.drain(client)).isEqualTo(Pg.AUTH_OK_READY);
     }
 
     /** Failure 1, its other half: a stale drop queued for the first attempt leaves a healthy second attempt alone. */
@@ -109,7 +97,7 @@ class SessionStateMachineTest {
         fe.inbound(c.server(), Pg.AUTH_OK_READY);
         Session s = fe.session(client);
         assertThat(s.state()).isEqualTo(State.RELAYING);
-        drainClient(client);
+        EmbeddedFrontEnd.drain(client);
         fe.primary("n1", 4);
         fe.primary("n1", 4); // n1 UP on the same timeline: split brain, no leader
         fe.runAll();
@@ -120,7 +108,7 @@ class SessionStateMachineTest {
         assertThat(fe.cluster.view().leaderName()).contains("n1");
         assertThat(s.state()).isEqualTo(State.CLOSED);
         assertThat(s.cause()).isEqualTo(CloseCause.LEADER_CHANGED);
-        assertThat(new String(drainClient(client), java.nio.charset.StandardCharsets.ISO_8859_1))
+        assertThat(new String(EmbeddedFrontEnd.drain(client), java.nio.charset.StandardCharsets.ISO_8859_1))
                 .contains("57P01").contains("the leader moved from n0 to n1");
     }
 
@@ -141,7 +129,7 @@ class SessionStateMachineTest {
         fe.inbound(c.server(), answer);
         c.server().checkException();
         client.checkException();
-        assertThat(drainClient(client)).containsExactly('N');
+        assertThat(EmbeddedFrontEnd.drain(client)).containsExactly('N');
         fe.inbound(client, Pg.STARTUP);
         assertThat(c.server().isActive()).as("a server that said FATAL before authentication is given up").isFalse();
         fe.advance(Duration.ofMillis(300));
@@ -153,7 +141,7 @@ class SessionStateMachineTest {
         startup.release();
         fe.inbound(retry.server(), Pg.AUTH_OK_READY);
         assertThat(fe.session(client).state()).isEqualTo(State.RELAYING);
-        assertThat(drainClient(client)).isEqualTo(Pg.AUTH_OK_READY);
+        assertThat(EmbeddedFrontEnd.drain(client)).isEqualTo(Pg.AUTH_OK_READY);
     }
 
     /** Failure 7: while a drop waits for the server's message boundary, a writability change never turns client reads back on. */
@@ -165,9 +153,9 @@ class SessionStateMachineTest {
         fe.inbound(c.server(), Pg.AUTH_OK_READY);
         Session s = fe.session(client);
         assertThat(client.config().isAutoRead()).isTrue();
-        drainClient(client);
+        EmbeddedFrontEnd.drain(client);
         fe.inbound(c.server(), new byte[] {'D', 0, 0, 0, 20, 0, 1}); // the start of a DataRow: mid-message
-        drainClient(client);
+        EmbeddedFrontEnd.drain(client);
         fe.timeout("n0");
         fe.timeout("n0");
         fe.timeout("n0"); // DOWN
@@ -228,7 +216,7 @@ class SessionStateMachineTest {
         fe.sessions.shutdownAll();
         fe.runAll();
         assertThat(s.cause()).isEqualTo(CloseCause.SHUTDOWN);
-        assertThat(new String(drainClient(client), java.nio.charset.StandardCharsets.ISO_8859_1))
+        assertThat(new String(EmbeddedFrontEnd.drain(client), java.nio.charset.StandardCharsets.ISO_8859_1))
                 .contains("57P01").contains("Patroxy is shutting down");
         assertThat(fe.holds.size()).isZero();
     }
@@ -242,7 +230,7 @@ class SessionStateMachineTest {
         EmbeddedFrontEnd.Connect c = fe.lastConnect();
         fe.inbound(c.server(), AUTH_MD5);
         assertThat(fe.session(client).state()).isEqualTo(State.RELAYING);
-        assertThat(drainClient(client)).isEqualTo(AUTH_MD5);
+        assertThat(EmbeddedFrontEnd.drain(client)).isEqualTo(AUTH_MD5);
         return c;
     }
 
@@ -268,7 +256,7 @@ class SessionStateMachineTest {
             fe.runAll();
             Session s = fe.session(client);
             assertThat(s.cause()).as("fin first: " + finFirst).isEqualTo(CloseCause.SERVER_CLOSED_IN_LOGIN);
-            assertThat(text(drainClient(client))).contains("08006").contains("member n0")
+            assertThat(text(EmbeddedFrontEnd.drain(client))).contains("08006").contains("member n0")
                     .contains("closed the connection during authentication");
             assertThat(client.isActive()).isFalse();
             fe.closeAll();
@@ -309,7 +297,7 @@ class SessionStateMachineTest {
             fe.runAll();
             Session s = fe.session(client);
             assertThat(s.cause()).as(after).isIn(CloseCause.SERVER_CLOSED, CloseCause.CLIENT_CLOSED);
-            assertThat(drainClient(client)).as(after).isEqualTo(expected);
+            assertThat(EmbeddedFrontEnd.drain(client)).as(after).isEqualTo(expected);
             fe.closeAll();
             fe.assertNothingLeaked();
             fe.reset();

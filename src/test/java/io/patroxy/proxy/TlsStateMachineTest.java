@@ -9,8 +9,6 @@ import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.patroxy.config.TlsSettings;
 import io.patroxy.proxy.Session.State;
@@ -31,25 +29,13 @@ class TlsStateMachineTest {
         fe.assertNothingLeaked();
     }
 
-    private static byte[] drain(EmbeddedChannel ch) {
-        ByteBuf all = Unpooled.buffer();
-        for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
-            all.writeBytes(b);
-            b.release();
-        }
-        byte[] bytes = new byte[all.readableBytes()];
-        all.readBytes(bytes);
-        all.release();
-        return bytes;
-    }
-
     @Test
     void anSslRequestWithoutALeaderIsHeldThenPassedOnToTheLeader() {
         EmbeddedChannel client = fe.client();
         fe.inbound(client, Pg.sslRequest());
         Session s = fe.session(client);
         assertThat(s.state()).isEqualTo(State.HOLDING);
-        assertThat(drain(client)).as("no answer while held: never 'N'").isEmpty();
+        assertThat(EmbeddedFrontEnd.drain(client)).as("no answer while held: never 'N'").isEmpty();
         assertThat(fe.connects).isEmpty();
         fe.primary("n1", 1);
         fe.primary("n1", 1);
@@ -59,10 +45,10 @@ class TlsStateMachineTest {
         assertThat(c.member().name()).isEqualTo("n1");
         c.promise().setSuccess();
         assertThat(s.state()).isEqualTo(State.NEGOTIATING);
-        assertThat(drain(c.server())).as("the client's SSLRequest, passed on").isEqualTo(Pg.sslRequest());
+        assertThat(EmbeddedFrontEnd.drain(c.server())).as("the client's SSLRequest, passed on").isEqualTo(Pg.sslRequest());
         fe.inbound(c.server(), new byte[] {'S'});
         assertThat(s.state()).isEqualTo(State.RELAYING);
-        assertThat(drain(client)).as("the server's own 'S'").containsExactly('S');
+        assertThat(EmbeddedFrontEnd.drain(client)).as("the server's own 'S'").containsExactly('S');
         assertThat(s.clientTlsTerminated()).isFalse();
     }
 
@@ -73,7 +59,7 @@ class TlsStateMachineTest {
         Session s = fe.session(client);
         fe.advance(Duration.ofMillis(2100)); // the hold is over
         assertThat(s.state()).isEqualTo(State.CLIENT_TLS);
-        assertThat(drain(client)).as("Patroxy's own 'S', then TLS with its certificate").containsExactly('S');
+        assertThat(EmbeddedFrontEnd.drain(client)).as("Patroxy's own 'S', then TLS with its certificate").containsExactly('S');
         assertThat(client.pipeline().get("tls")).isNotNull();
         fe.primary("n0", 1);
         fe.primary("n0", 1);
@@ -92,7 +78,7 @@ class TlsStateMachineTest {
         fe.sessions.shutdownAll();
         fe.runAll();
         assertThat(s.state()).isEqualTo(State.CLIENT_TLS);
-        assertThat(drain(client)).containsExactly('S');
+        assertThat(EmbeddedFrontEnd.drain(client)).containsExactly('S');
         fe.inbound(client, Pg.query("SELECT 1"));
         fe.runAll();
         assertThat(s.state()).isEqualTo(State.CLOSED);
@@ -109,7 +95,7 @@ class TlsStateMachineTest {
         fe.advance(Duration.ofMillis(2100));
         assertThat(fe.connects).hasSize(1);
         assertThat(s.state()).isEqualTo(State.CONNECTING);
-        assertThat(drain(client)).as("no 'S' of Patroxy's: the server will answer").isEmpty();
+        assertThat(EmbeddedFrontEnd.drain(client)).as("no 'S' of Patroxy's: the server will answer").isEmpty();
         assertThat(client.pipeline().get("tls")).isNull();
     }
 
@@ -122,7 +108,7 @@ class TlsStateMachineTest {
         Session s = fe.session(client);
         fe.lastConnect().promise().setFailure(new java.net.ConnectException("refused"));
         assertThat(s.state()).isEqualTo(State.HOLDING);
-        assertThat(drain(client)).isEmpty();
+        assertThat(EmbeddedFrontEnd.drain(client)).isEmpty();
         fe.advance(Duration.ofMillis(300)); // the retry
         assertThat(fe.connects).hasSize(2);
     }
@@ -132,11 +118,11 @@ class TlsStateMachineTest {
         EmbeddedChannel client = fe.client();
         fe.inbound(client, GSSENC);
         Session s = fe.session(client);
-        assertThat(drain(client)).containsExactly('N');
+        assertThat(EmbeddedFrontEnd.drain(client)).containsExactly('N');
         assertThat(s.state()).isEqualTo(State.AWAITING_STARTUP);
         fe.inbound(client, Pg.sslRequest());
         assertThat(s.state()).isEqualTo(State.HOLDING);
-        assertThat(drain(client)).isEmpty();
+        assertThat(EmbeddedFrontEnd.drain(client)).isEmpty();
     }
 
     @Test
@@ -148,13 +134,13 @@ class TlsStateMachineTest {
         Session s = fe.session(client);
         EmbeddedFrontEnd.Connect c = fe.lastConnect();
         c.promise().setSuccess();
-        assertThat(drain(c.server())).isEqualTo(GSSENC);
+        assertThat(EmbeddedFrontEnd.drain(c.server())).isEqualTo(GSSENC);
         fe.inbound(c.server(), new byte[] {'N'});
-        assertThat(drain(client)).as("the server's 'N' to GSSENC").containsExactly('N');
+        assertThat(EmbeddedFrontEnd.drain(client)).as("the server's 'N' to GSSENC").containsExactly('N');
         fe.inbound(client, Pg.sslRequest());
         assertThat(fe.connects).as("the kept server, no new connection").hasSize(1);
         assertThat(s.state()).isEqualTo(State.NEGOTIATING);
-        assertThat(drain(c.server())).isEqualTo(Pg.sslRequest());
+        assertThat(EmbeddedFrontEnd.drain(c.server())).isEqualTo(Pg.sslRequest());
         fe.inbound(c.server(), new byte[] {'S'});
         assertThat(s.state()).isEqualTo(State.RELAYING);
     }
@@ -168,7 +154,7 @@ class TlsStateMachineTest {
         EmbeddedChannel client = fe.client();
         fe.inbound(client, Pg.sslRequest());
         Session s = fe.session(client);
-        assertThat(drain(client)).containsExactly('S');
+        assertThat(EmbeddedFrontEnd.drain(client)).containsExactly('S');
         assertThat(s.state()).isEqualTo(State.CLIENT_TLS);
         assertThat(client.pipeline().first()).isSameAs(client.pipeline().get("tls"));
         assertThat(fe.connects).isEmpty();

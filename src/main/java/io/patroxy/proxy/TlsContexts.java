@@ -15,6 +15,8 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
@@ -50,7 +52,9 @@ public final class TlsContexts {
 
     private final TlsSettings settings;
     private volatile SslContext clientFacing;
-    private volatile SslContext serverLeg;
+    /** The ephemeral certificate's context while it is being made beside the start; null once made, or when a file is used. */
+    private volatile CompletableFuture<SslContext> clientFacingMade;
+    private volatile SslContext serverLeg; // null unless Patroxy has a TLS leg of its own to servers
     private volatile Map<String, Instant> expiry = Map.of();
     private byte[] clientFilesDigest;
     private byte[] serverFilesDigest;
@@ -67,22 +71,43 @@ public final class TlsContexts {
         TlsContexts t = new TlsContexts(settings);
         t.clientFilesDigest = digest(settings.certFile(), settings.keyFile(), settings.caFile());
         t.serverFilesDigest = digest(settings.serverCaFile());
+        // nothing of the user's to check: the ephemeral certificate (a key pair, BouncyCastle's X.509 and the TLS
+        // library loaded: most of a second of a start) is made beside the start, on a thread of its own
+        boolean beside = settings.certFile().isEmpty() && !(settings.caFile().isPresent() && settings.mode().terminates());
         try {
-            t.clientFacing = t.buildClientFacing();
+            if (!beside) {
+                t.clientFacing = t.buildClientFacing();
+            }
         } catch (Exception e) {
             throw new IllegalStateException("Invalid Patroxy configuration: patroxy.tls.cert-file / patroxy.tls.key-file"
                     + (settings.caFile().isPresent() ? " / patroxy.tls.ca-file" : "") + ": cannot be used for TLS: " + why(e), e);
         }
         try {
-            t.serverLeg = t.buildServerLeg();
+            if (settings.serverLegTls() || settings.serverCaFile().isPresent()) {
+                t.serverLeg = t.buildServerLeg();
+            }
         } catch (Exception e) {
             throw new IllegalStateException("Invalid Patroxy configuration: patroxy.server.tls.ca-file: cannot be used for TLS: " + why(e), e);
         }
-        LOG.infof("TLS: patroxy.tls.mode=%s%s; %s", settings.mode().label(),
+        if (beside) { // after the server leg: both note their certificates' expiry
+            t.clientFacingMade = CompletableFuture.supplyAsync(t::buildEphemeral, r -> {
+                Thread maker = new Thread(r, "patroxy-tls-ephemeral");
+                maker.setDaemon(true);
+                maker.start();
+            });
+        }
+        LOG.infof("TLS: patroxy.tls.mode=%s%s; %s%s", settings.mode().label(),
                 settings.mode().terminates() ? ", server leg patroxy.server.tls.mode=" + settings.serverMode().label() : "",
-                settings.certFile().map(p -> "certificate " + p).orElse("certificate: ephemeral self-signed (made at start;"
-                        + " clients that verify it, sslmode=verify-ca/verify-full, will refuse it)"));
+                settings.certFile().map(p -> "certificate " + p).orElse("certificate: ephemeral self-signed (made at start,"
+                        + " beside it; clients that verify it, sslmode=verify-ca/verify-full, will refuse it)"),
+                beside ? "" : "; " + provider());
         return t;
+    }
+
+    /** Which TLS implementation Netty uses: OpenSSL (netty-tcnative's BoringSSL, shipped for Linux x86_64 and aarch64) or the JDK's. */
+    static String provider() {
+        return io.netty.handler.ssl.OpenSsl.isAvailable() ? "OpenSSL (" + io.netty.handler.ssl.OpenSsl.versionString() + ")"
+                : "the JDK's TLS (OpenSSL unavailable: " + io.netty.handler.ssl.OpenSsl.unavailabilityCause().getMessage() + ")";
     }
 
     /** The default for listeners made without settings (tests): passthrough, one ephemeral certificate made on first use. */
@@ -103,9 +128,27 @@ public final class TlsContexts {
         return settings;
     }
 
-    /** A handler for a client connection, with the certificate current now. */
+    /**
+     * A handler for a client connection, with the certificate current now. In the first moments of a
+     * start the ephemeral certificate may still be in the making: the caller then waits for it.
+     */
     SslHandler clientHandler(ByteBufAllocator alloc) {
-        return clientFacing.newHandler(alloc);
+        SslContext c = clientFacing;
+        if (c == null) {
+            c = clientFacingMade.join();
+            clientFacing = c;
+        }
+        return c.newHandler(alloc);
+    }
+
+    private SslContext buildEphemeral() {
+        try {
+            SslContext built = buildClientFacing();
+            LOG.infof("TLS: ephemeral certificate ready; %s", provider());
+            return built;
+        } catch (Exception e) {
+            throw new CompletionException("Patroxy's ephemeral certificate could not be made: " + why(e), e);
+        }
     }
 
     /** A handler for Patroxy's leg to {@code member}: with verify-full, its host must be in the server's certificate. */
@@ -118,6 +161,22 @@ public final class TlsContexts {
             engine.setSSLParameters(p);
         }
         return handler;
+    }
+
+    /**
+     * The certificates Patroxy uses, by the names {@link #expiry()} gives them: known from the settings
+     * at once, though the ephemeral one's notAfter is only known once it is made.
+     */
+    public java.util.List<String> certificates() {
+        java.util.List<String> names = new java.util.ArrayList<>();
+        names.add(settings.certFile().isPresent() ? "cert-file" : "ephemeral");
+        if (settings.caFile().isPresent() && settings.mode().terminates()) {
+            names.add("ca-file");
+        }
+        if (serverLeg != null && settings.serverMode().verifiesChain()) {
+            names.add("server-ca-file");
+        }
+        return names;
     }
 
     /**

@@ -29,7 +29,7 @@ final class TlsMetrics implements MeterBinder, AutoCloseable {
     @Override
     public void bindTo(MeterRegistry registry) {
         boundTo = registry;
-        for (String which : tls.expiry().keySet()) {
+        for (String which : tls.certificates()) { // NaN until known (the ephemeral certificate is made beside the start)
             meters.add(Gauge.builder("patroxy.tls.certificate.expiry", tls, t -> {
                 Instant notAfter = t.expiry().get(which);
                 return notAfter == null ? Double.NaN : notAfter.getEpochSecond();

@@ -8,20 +8,27 @@ import io.netty.buffer.ByteBuf;
  * (where it may add an ErrorResponse of its own) and sees the session's BackendKeyData.
  *
  * <p>Cost: per chunk, one step per message header; message bodies are skipped by arithmetic,
- * except the first 8 bytes of 'K' (BackendKeyData) and 'R' (Authentication) messages.
+ * except the first 8 bytes of 'K' (BackendKeyData) and 'R' (Authentication) messages and a
+ * ParameterStatus as long as {@code in_hot_standby = on|off}.
  */
 public final class ServerFraming {
+
+    /** The body of ParameterStatus {@code in_hot_standby = on}. */
+    static final byte[] HOT_STANDBY_ON = "in_hot_standby\0on\0".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    static final byte[] HOT_STANDBY_OFF = "in_hot_standby\0off\0".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final int MAX_CAPTURE = Math.max(8, HOT_STANDBY_OFF.length);
 
     private int headerFill;
     private byte type;
     private int length;
     private long bodyLeft;
-    private final byte[] captured = new byte[8];
+    private final byte[] captured = new byte[MAX_CAPTURE];
     private int capturedFill;
     private int capturedWant;
     private boolean authenticated;
     private boolean keySeen;
     private boolean errorSeen;
+    private boolean hotStandby;
     private int backendPid;
     private int backendSecret;
 
@@ -69,10 +76,19 @@ public final class ServerFraming {
         errorSeen |= type == 'E';
         bodyLeft = Math.max(0L, (long) length - 4); // long: length - 4 wraps around to 2 GB at Integer.MIN_VALUE
         capturedFill = 0;
-        capturedWant = (type == 'K' || type == 'R') ? (int) Math.min(8, bodyLeft) : 0;
+        capturedWant = (type == 'K' || type == 'R') ? (int) Math.min(8, bodyLeft)
+                : type == 'S' && (bodyLeft == HOT_STANDBY_ON.length || bodyLeft == HOT_STANDBY_OFF.length) ? (int) bodyLeft : 0;
     }
 
     private void onCaptured() {
+        if (type == 'S') {
+            if (java.util.Arrays.equals(captured, 0, capturedWant, HOT_STANDBY_ON, 0, HOT_STANDBY_ON.length)) {
+                hotStandby = true;
+            } else if (java.util.Arrays.equals(captured, 0, capturedWant, HOT_STANDBY_OFF, 0, HOT_STANDBY_OFF.length)) {
+                hotStandby = false; // promoted
+            }
+            return;
+        }
         int first = ((captured[0] & 0xff) << 24) | ((captured[1] & 0xff) << 16) | ((captured[2] & 0xff) << 8) | (captured[3] & 0xff);
         if (type == 'R' && first == 0) {
             authenticated = true;
@@ -86,6 +102,14 @@ public final class ServerFraming {
     /** True between two messages: nothing of a message is pending. */
     public boolean atBoundary() {
         return headerFill == 0 && bodyLeft == 0;
+    }
+
+    /**
+     * The server's last word on {@code in_hot_standby} was {@code on} (PostgreSQL 14 and later send it
+     * at login and whenever it changes): it is in recovery, a read-only standby — not a primary.
+     */
+    public boolean hotStandby() {
+        return hotStandby;
     }
 
     /** The server sent AuthenticationOk. */
@@ -108,6 +132,13 @@ public final class ServerFraming {
 
     public int backendSecret() {
         return backendSecret;
+    }
+
+    /** Whether the whole messages in {@code buf} (indexes left as they are) end with the server a standby. */
+    public static boolean saysHotStandby(ByteBuf buf) {
+        ServerFraming probe = new ServerFraming();
+        probe.consume(buf);
+        return probe.hotStandby();
     }
 
     /**

@@ -23,6 +23,12 @@ public enum CloseCause {
     MEMBER_DOWN(false),
     /** The leader moved to another member: this one would now be a read-only replica. */
     LEADER_CHANGED(false),
+    /**
+     * On a listener of the leader role, the session's server said at login it is a standby ({@code
+     * in_hot_standby = on}): demoted before the checks saw it; the client got a FATAL 57P01 before
+     * ReadyForQuery (a login that had not begun its password exchange is retried on the leader instead).
+     */
+    MEMBER_IN_RECOVERY(false),
     /** An administrator put the session's member in MAINT (admin API): dropped as on mark-down. */
     MEMBER_MAINT(false),
     /** An administrator shut down the sessions of the session's member (admin API; HAProxy's {@code shutdown sessions server}). */

@@ -300,6 +300,12 @@ final class Handshake {
         String sqlState = ServerFraming.firstMessageError(in, MAX_FIRST_SERVER_MESSAGE);
         if (sqlState == null) {
             a.read();
+        } else if (sqlState.isEmpty() && px.view().routing().leaderRole() && ServerFraming.saysHotStandby(in)) {
+            // logged in at once (no password exchange) on a server that says it is a standby: demoted before the
+            // checks saw it; the client has seen nothing, so it goes on to the leader as after a refusal
+            LOG.debugf("%s: %s reported in_hot_standby = on before the client saw anything; retrying on the leader", session,
+                    a.member().name());
+            abandonAttempt();
         } else if ((sqlState.equals(ErrorResponse.CANNOT_CONNECT_NOW) || sqlState.equals(ErrorResponse.ADMIN_SHUTDOWN))
                 && wait.withinHold()) {
             LOG.debugf("%s: %s answered %s before authentication; retrying on the leader", session, a.member().name(), sqlState);
@@ -351,7 +357,10 @@ final class Handshake {
         attempt = null;
         session.relaying(server, framing, px.sessions().relayStarted(session), server.pipeline().get("tls") != null);
         session.countRelayed(true, (encryptionRequest != 0 ? 8 : 0) + (startup != null ? startup.packet().length : 0));
-        session.serverBytes(first);
+        if (!session.serverBytes(first)) { // a standby (usually caught before: onServerFirstMessage); the session ended
+            first.release();
+            return;
+        }
         session.countRelayed(false, first.readableBytes());
         client.writeAndFlush(first);
         ByteBuf clientIn = frontend.clientIn();

@@ -46,8 +46,9 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         }
         if (fromClient) {
             session.clientBytes(buf); // a Terminate at the end: the server's close that follows is normal
-        } else {
-            session.serverBytes(buf); // follows the message framing: drop messages and cancel keys
+        } else if (!session.serverBytes(buf)) { // follows the message framing: drop messages and cancel keys
+            buf.release(); // a standby on a leader port: the session ended instead
+            return;
         }
         session.countRelayed(fromClient, buf.readableBytes());
         peer.write(buf, peer.voidPromise());

@@ -52,6 +52,11 @@ final class ServerStream {
         return framing != null && framing.atBoundary() && !framing.authenticated() && !framing.errorSeen();
     }
 
+    /** Unencrypted, and the server's last word on {@code in_hot_standby} was {@code on}: a standby. */
+    boolean hotStandby() {
+        return framing != null && framing.hotStandby();
+    }
+
     /** The session ended: its cancel key goes. */
     void ended() {
         if (framing != null && framing.keySeen()) {

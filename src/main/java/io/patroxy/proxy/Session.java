@@ -221,9 +221,27 @@ public final class Session {
         halfClose.clientChunk(buf);
     }
 
-    /** A server chunk about to be relayed: its framing followed, its cancel key noted. */
-    void serverBytes(ByteBuf buf) {
+    /**
+     * A server chunk about to be relayed: its framing followed, its cancel key noted. False when it
+     * must not reach the client: on a listener of the leader role the server said it is a standby
+     * ({@code in_hot_standby = on}, sent at login before ReadyForQuery) — the session ends with a
+     * FATAL instead, before the client could run anything there (see {@link ServerStream#hotStandby}).
+     */
+    boolean serverBytes(ByteBuf buf) {
+        boolean boundaryBefore = stream.atBoundary();
         stream.follow(buf);
+        if (!stream.hotStandby() || !registry.routing().leaderRole() || state == State.CLOSED || state == State.DRAINING) {
+            return true;
+        }
+        String why = "member " + member.name() + " is in recovery (it reported in_hot_standby = on): it is not the leader";
+        if (boundaryBefore && client.isActive()) {
+            LOG.debugf("%s: dropped (%s): %s", this, CloseCause.MEMBER_IN_RECOVERY.label(), why);
+            closeWith(CloseCause.MEMBER_IN_RECOVERY, ErrorResponse.fatal(client.alloc(), ErrorResponse.ADMIN_SHUTDOWN,
+                    "terminating connection because " + why));
+            return false;
+        }
+        drop(CloseCause.MEMBER_IN_RECOVERY, why); // mid-message before this chunk: at the end of that message
+        return true;
     }
 
     /** A server chunk was passed on: a drop that waited for the end of a message can happen now. */

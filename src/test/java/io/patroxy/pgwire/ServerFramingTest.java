@@ -79,4 +79,31 @@ class ServerFramingTest {
         assertThat(f.atBoundary()).as("as for any length below 4: no body, the next message follows").isTrue();
         b.release();
     }
+
+    private static byte[] parameterStatus(String name, String value) {
+        byte[] body = (name + "\0" + value + "\0").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        return java.nio.ByteBuffer.allocate(5 + body.length).put((byte) 'S').putInt(4 + body.length).put(body).array();
+    }
+
+    /** in_hot_standby = on / off, in one chunk or split anywhere; other parameters of the same lengths do not count. */
+    @org.junit.jupiter.api.Test
+    void followsInHotStandbyAcrossAnyChunking() {
+        byte[] on = parameterStatus("in_hot_standby", "on");
+        byte[] off = parameterStatus("in_hot_standby", "off");
+        byte[] lookalike = parameterStatus("in_hot_standbx", "on");
+        for (int split = 1; split < on.length; split++) {
+            ServerFraming f = new ServerFraming();
+            io.netty.buffer.ByteBuf a = io.netty.buffer.Unpooled.wrappedBuffer(on, 0, split);
+            io.netty.buffer.ByteBuf b = io.netty.buffer.Unpooled.wrappedBuffer(on, split, on.length - split);
+            f.consume(a);
+            f.consume(b);
+            org.assertj.core.api.Assertions.assertThat(f.hotStandby()).as("split at " + split).isTrue();
+            f.consume(io.netty.buffer.Unpooled.wrappedBuffer(off));
+            org.assertj.core.api.Assertions.assertThat(f.hotStandby()).as("promoted").isFalse();
+        }
+        ServerFraming g = new ServerFraming();
+        g.consume(io.netty.buffer.Unpooled.wrappedBuffer(lookalike));
+        org.assertj.core.api.Assertions.assertThat(g.hotStandby()).isFalse();
+        org.assertj.core.api.Assertions.assertThat(ServerFraming.saysHotStandby(io.netty.buffer.Unpooled.wrappedBuffer(on))).isTrue();
+    }
 }

@@ -303,4 +303,87 @@ class SessionStateMachineTest {
             fe.reset();
         }
     }
+
+    // ---------------------------------------------------------------- a standby behind a leader port
+
+    /** What a standby answers a login after authentication: AuthenticationOk, in_hot_standby = on, its key, ReadyForQuery. */
+    private static byte[] standbyLogin(boolean authOk) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        if (authOk) {
+            out.writeBytes(new byte[] {'R', 0, 0, 0, 8, 0, 0, 0, 0});
+        }
+        byte[] status = "in_hot_standby\0on\0".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        out.write('S');
+        out.writeBytes(java.nio.ByteBuffer.allocate(4).putInt(4 + status.length).array());
+        out.writeBytes(status);
+        out.writeBytes(new byte[] {'K', 0, 0, 0, 12, 0, 0, 0, 9, 0, 0, 0, 9, 'Z', 0, 0, 0, 5, 'I'});
+        return out.toByteArray();
+    }
+
+    /**
+     * The leader demoted before the checks saw it: a login that needed no password reads
+     * in_hot_standby = on with its AuthenticationOk — the client has seen nothing, so it is held and
+     * tried again, and reaches the leader once there is one.
+     */
+    @Test
+    void aStandbyBehindTheLeaderPortIsNeverRelayedAndALoginWithoutPasswordGoesOnToTheLeader() {
+        fe.primary("n0", 1);
+        EmbeddedChannel client = awaitingServerOn("n0");
+        EmbeddedFrontEnd.Connect demoted = fe.lastConnect();
+        fe.inbound(demoted.server(), standbyLogin(true));
+        Session s = fe.session(client);
+        assertThat(s.state()).isNotIn(State.RELAYING, State.CLOSED);
+        assertThat(demoted.server().isActive()).as("the standby's connection is given up").isFalse();
+        assertThat(EmbeddedFrontEnd.drain(client)).as("the client heard nothing from the standby").isEmpty();
+        fe.primary("n1", 2);
+        fe.primary("n1", 2);
+        fe.advance(Duration.ofMillis(300));
+        EmbeddedFrontEnd.Connect retry = fe.lastConnect();
+        assertThat(retry.member().name()).isEqualTo("n1");
+        retry.promise().setSuccess();
+        ByteBuf startup = retry.server().readOutbound();
+        startup.release();
+        fe.inbound(retry.server(), Pg.AUTH_OK_READY);
+        assertThat(s.state()).isEqualTo(State.RELAYING);
+        assertThat(EmbeddedFrontEnd.drain(client)).isEqualTo(Pg.AUTH_OK_READY);
+    }
+
+    /** A password login on a standby: past the password exchange nothing can be retried; the client gets a FATAL, never ReadyForQuery. */
+    @Test
+    void aPasswordLoginOnAStandbyBehindTheLeaderPortEndsWithAFatalBeforeReadyForQuery() {
+        fe.primary("n0", 1);
+        EmbeddedChannel client = awaitingServerOn("n0");
+        EmbeddedFrontEnd.Connect c = loggingIn(client);
+        fe.inbound(client, new byte[] {'p', 0, 0, 0, 8, 'p', 'w', 0, 0});
+        ByteBuf password = c.server().readOutbound();
+        password.release();
+        fe.inbound(c.server(), standbyLogin(true));
+        Session s = fe.session(client);
+        assertThat(s.cause()).isEqualTo(CloseCause.MEMBER_IN_RECOVERY);
+        String told = text(EmbeddedFrontEnd.drain(client));
+        assertThat(told).startsWith("E").contains("57P01").contains("member n0 is in recovery (it reported in_hot_standby = on)");
+        assertThat(told).as("no ReadyForQuery reached the client").doesNotContain("Z\0\0\0\5I");
+        assertThat(c.server().isActive()).isFalse();
+    }
+
+    /** On a replicas listener a standby is what is wanted: relayed as it is. */
+    @Test
+    void aStandbyOnAReplicasListenerIsRelayedAsItIs() {
+        EmbeddedFrontEnd replicas = new EmbeddedFrontEnd(Duration.ofMinutes(1), true);
+        try {
+            replicas.primary("n0", 1); // here: its check (/replica) passes
+            EmbeddedChannel client = replicas.client();
+            replicas.inbound(client, Pg.STARTUP);
+            EmbeddedFrontEnd.Connect c = replicas.lastConnect();
+            c.promise().setSuccess();
+            ByteBuf startup = c.server().readOutbound();
+            startup.release();
+            replicas.inbound(c.server(), standbyLogin(true));
+            assertThat(replicas.session(client).state()).isEqualTo(State.RELAYING);
+            assertThat(EmbeddedFrontEnd.drain(client)).isEqualTo(standbyLogin(true));
+        } finally {
+            replicas.closeAll();
+            replicas.assertNothingLeaked();
+        }
+    }
 }

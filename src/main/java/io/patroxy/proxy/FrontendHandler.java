@@ -205,6 +205,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     /** Answers 'S' and begins TLS with Patroxy's certificate (CLIENT_TLS); the StartupMessage comes inside it. */
     private void startClientTls() {
+        if (!px.tls().clientReady()) { // passthrough makes its certificate on first need, off the event loop
+            px.tls().whenClientReady(ctx.executor(), () -> {
+                if (ctx.channel().isActive() && state() != State.CLOSED && state() != State.CLIENT_TLS) {
+                    startClientTls();
+                }
+            }, failed -> {
+                LOG.errorf("TLS: %s", failed.getMessage());
+                quit(CloseCause.CLIENT_ERROR);
+            });
+            return;
+        }
         if (clientIn.isReadable()) { // what a client sends before the answer would be taken as encrypted: refuse it (CVE-2021-23214)
             refuse(CloseCause.PROTOCOL_ERROR, ErrorResponse.PROTOCOL_VIOLATION, "received unencrypted data after SSL request");
             return;

@@ -71,11 +71,12 @@ public final class TlsContexts {
         TlsContexts t = new TlsContexts(settings);
         t.clientFilesDigest = digest(settings.certFile(), settings.keyFile(), settings.caFile());
         t.serverFilesDigest = digest(settings.serverCaFile());
-        // nothing of the user's to check: the ephemeral certificate (a key pair, BouncyCastle's X.509 and the TLS
-        // library loaded: most of a second of a start) is made beside the start, on a thread of its own
-        boolean beside = settings.certFile().isEmpty() && !(settings.caFile().isPresent() && settings.mode().terminates());
+        // the ephemeral certificate (a key pair, BouncyCastle's X.509, the TLS library: most of a second and ~40 MB
+        // of RSS) is made on a thread of its own — beside the start when Patroxy terminates TLS (every TLS client
+        // needs it), on first need in passthrough (only Patroxy's own refusals inside TLS do)
+        boolean ephemeral = settings.certFile().isEmpty() && !(settings.caFile().isPresent() && settings.mode().terminates());
         try {
-            if (!beside) {
+            if (!ephemeral) {
                 t.clientFacing = t.buildClientFacing();
             }
         } catch (Exception e) {
@@ -89,18 +90,15 @@ public final class TlsContexts {
         } catch (Exception e) {
             throw new IllegalStateException("Invalid Patroxy configuration: patroxy.server.tls.ca-file: cannot be used for TLS: " + why(e), e);
         }
-        if (beside) { // after the server leg: both note their certificates' expiry
-            t.clientFacingMade = CompletableFuture.supplyAsync(t::buildEphemeral, r -> {
-                Thread maker = new Thread(r, "patroxy-tls-ephemeral");
-                maker.setDaemon(true);
-                maker.start();
-            });
+        if (ephemeral && settings.mode().terminates()) { // after the server leg: both note their certificates' expiry
+            t.makeEphemeral();
         }
         LOG.infof("TLS: patroxy.tls.mode=%s%s; %s%s", settings.mode().label(),
                 settings.mode().terminates() ? ", server leg patroxy.server.tls.mode=" + settings.serverMode().label() : "",
-                settings.certFile().map(p -> "certificate " + p).orElse("certificate: ephemeral self-signed (made at start,"
-                        + " beside it; clients that verify it, sslmode=verify-ca/verify-full, will refuse it)"),
-                beside ? "" : "; " + provider());
+                settings.certFile().map(p -> "certificate " + p).orElse("certificate: ephemeral self-signed ("
+                        + (settings.mode().terminates() ? "made at start, beside it" : "made when a refusal inside TLS first needs it")
+                        + "; clients that verify it, sslmode=verify-ca/verify-full, will refuse it)"),
+                ephemeral ? "" : "; " + provider());
         return t;
     }
 
@@ -116,7 +114,7 @@ public final class TlsContexts {
         if (t == null) {
             synchronized (TlsContexts.class) {
                 if (passthroughDefault == null) {
-                    passthroughDefault = start(TlsSettings.passthrough());
+                    passthroughDefault = start(TlsSettings.passthrough()).ready(); // embedded tests run one loop turn at a time
                 }
                 t = passthroughDefault;
             }
@@ -135,10 +133,49 @@ public final class TlsContexts {
     SslHandler clientHandler(ByteBufAllocator alloc) {
         SslContext c = clientFacing;
         if (c == null) {
-            c = clientFacingMade.join();
+            c = makeEphemeral().join();
             clientFacing = c;
         }
         return c.newHandler(alloc);
+    }
+
+    /** Waits until the certificate clients are shown is there (the ephemeral one made); for tests that run one loop turn at a time. */
+    TlsContexts ready() {
+        if (clientFacing == null) {
+            clientFacing = makeEphemeral().join();
+        }
+        return this;
+    }
+
+    /** Whether {@link #clientHandler} can answer without waiting for the ephemeral certificate. */
+    boolean clientReady() {
+        CompletableFuture<SslContext> made = clientFacingMade;
+        return clientFacing != null || made != null && made.isDone() && !made.isCompletedExceptionally();
+    }
+
+    /**
+     * Runs {@code then} on {@code loop} once the ephemeral certificate is made (making it now if nobody
+     * asked yet), or {@code failed} there if it cannot be made: an event loop never waits for it.
+     */
+    void whenClientReady(java.util.concurrent.Executor loop, Runnable then, java.util.function.Consumer<Throwable> failed) {
+        makeEphemeral().whenComplete((c, e) -> loop.execute(() -> {
+            if (e == null) {
+                then.run();
+            } else {
+                failed.accept(e);
+            }
+        }));
+    }
+
+    private synchronized CompletableFuture<SslContext> makeEphemeral() {
+        if (clientFacingMade == null) {
+            clientFacingMade = CompletableFuture.supplyAsync(this::buildEphemeral, r -> {
+                Thread maker = new Thread(r, "patroxy-tls-ephemeral");
+                maker.setDaemon(true);
+                maker.start();
+            });
+        }
+        return clientFacingMade;
     }
 
     private SslContext buildEphemeral() {
@@ -169,7 +206,9 @@ public final class TlsContexts {
      */
     public java.util.List<String> certificates() {
         java.util.List<String> names = new java.util.ArrayList<>();
-        names.add(settings.certFile().isPresent() ? "cert-file" : "ephemeral");
+        if (settings.certFile().isPresent() || settings.mode().terminates()) { // passthrough's ephemeral one: only once needed
+            names.add(settings.certFile().isPresent() ? "cert-file" : "ephemeral");
+        }
         if (settings.caFile().isPresent() && settings.mode().terminates()) {
             names.add("ca-file");
         }

@@ -140,8 +140,10 @@ class PostgresEdgeTest {
         // the leader's PostgreSQL refuses connections, its API still says primary: port 1, where nothing
         // listens and which lies below the ephemeral range (a freed stub port can meet a TCP self-connect)
         server = new StubServer(recording);
+        // passthrough's own contexts, as Patroxy starts them: the certificate is made on this first need, off the loop
         fx = new ProxyFixture(List.of(new MemberAddress("pg0", "127.0.0.1", 1, 8008)),
-                ProxyFixture.settings(100, Duration.ofMinutes(30), Duration.ofMillis(800)));
+                ProxyFixture.settings(100, Duration.ofMinutes(30), Duration.ofMillis(800)),
+                TlsContexts.start(io.patroxy.config.TlsSettings.passthrough()));
         fx.primary("pg0");
         try (Socket c = fx.open()) {
             long start = System.nanoTime();

@@ -150,7 +150,7 @@ class TlsStateMachineTest {
         fe.closeAll();
         fe = new EmbeddedFrontEnd(Duration.ofSeconds(2), TlsContexts.start(new TlsSettings(TlsSettings.ClientMode.TERMINATE,
                 Optional.empty(), Optional.empty(), Optional.empty(), List.of("TLSv1.2", "TLSv1.3"), List.of(),
-                TlsSettings.ServerMode.PREFER, Optional.empty())));
+                TlsSettings.ServerMode.PREFER, Optional.empty())).ready());
         EmbeddedChannel client = fe.client();
         fe.inbound(client, Pg.sslRequest());
         Session s = fe.session(client);

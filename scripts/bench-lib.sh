@@ -38,7 +38,8 @@ bench_build() {
 # The machine's load, for the record: figures taken on a busy machine mean little.
 load_note() {
   local idle
-  idle=$(top -bn2 -d 0.5 | awk '/^%Cpu/ {v = $8} END {print v}')
+  # the number before "id," (a field count breaks at 100.0, which top prints as "ni,100.0 id,")
+  idle=$(top -bn2 -d 0.5 | grep '^%Cpu' | tail -n1 | sed -E 's/.*[ ,]([0-9.]+) id,.*/\1/')
   printf 'load average %s, cpu idle %s%%' "$(cut -d' ' -f1-3 /proc/loadavg)" "${idle:-?}"
 }
 

@@ -62,7 +62,8 @@ export PGUSER=bench PGPASSWORD=bench PGDATABASE=postgres
 
 mkdir -p "$BENCH_OUT"
 stamp=$(date +%Y%m%d-%H%M%S)
-csv=$BENCH_OUT/bench-$( ((tls)) && echo tls-)$stamp.csv
+kind=""; ((tls == 0)) || kind=tls- # not $( ((tls)) && …): under set -e a false test there ends the script
+csv=$BENCH_OUT/bench-$kind$stamp.csv
 work=$(mktemp -d /tmp/patroxy-bench.XXXXXX)
 bench_build
 
@@ -187,7 +188,7 @@ done
 after=$(load_note)
 
 {
-  echo "# $(date -Is) $(nproc) cores; before: $before; after: $after$( ((tls)) && echo "; TLS: hostssl-only cluster, clients sslmode=require")"
+  echo "# $(date -Is) $(nproc) cores; before: $before; after: $after$( ((tls == 0)) || echo "; TLS: hostssl-only cluster, clients sslmode=require")"
   for t in "${!pid[@]}"; do
     echo "# $t: rss idle ${idle_rss[$t]} KiB, after the load $(rss_kb "${pid[$t]}") KiB${startup_ms[$t]:+, start to first routed session ${startup_ms[$t]} ms}"
   done

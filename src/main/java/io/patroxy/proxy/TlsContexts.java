@@ -131,15 +131,10 @@ public final class TlsContexts {
      * start the ephemeral certificate may still be in the making: the caller then waits for it.
      */
     SslHandler clientHandler(ByteBufAllocator alloc) {
-        SslContext c = clientFacing;
-        if (c == null) {
-            c = makeEphemeral().join();
-            clientFacing = c;
-        }
-        return c.newHandler(alloc);
+        return ready().clientFacing.newHandler(alloc);
     }
 
-    /** Waits until the certificate clients are shown is there (the ephemeral one made); for tests that run one loop turn at a time. */
+    /** Waits until the certificate clients are shown is there (the ephemeral one made). */
     TlsContexts ready() {
         if (clientFacing == null) {
             clientFacing = makeEphemeral().join();

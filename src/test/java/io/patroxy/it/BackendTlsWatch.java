@@ -62,20 +62,11 @@ final class BackendTlsWatch implements AutoCloseable {
                     }
                 }
             } catch (SQLException | RuntimeException e) {
-                close(sessions.remove(m));
+                Jdbc.closeQuietly(sessions.remove(m));
             }
         }
     }
 
-    private static void close(Connection c) {
-        try {
-            if (c != null) {
-                c.close();
-            }
-        } catch (SQLException ignored) {
-            // already broken
-        }
-    }
 
     @Override
     public void close() throws InterruptedException {
@@ -83,6 +74,6 @@ final class BackendTlsWatch implements AutoCloseable {
         if (!thread.awaitTermination(30, TimeUnit.SECONDS)) {
             thread.shutdownNow();
         }
-        sessions.values().forEach(BackendTlsWatch::close);
+        sessions.values().forEach(Jdbc::closeQuietly);
     }
 }

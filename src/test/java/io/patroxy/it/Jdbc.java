@@ -48,4 +48,31 @@ final class Jdbc {
         }
         return ids;
     }
+
+    /** Closes {@code c} if there is one; a connection already broken is no news. */
+    static void closeQuietly(Connection c) {
+        try {
+            if (c != null) {
+                c.close();
+            }
+        } catch (SQLException ignored) {
+            // already broken
+        }
+    }
+
+    /**
+     * The test clients' own pace, not a test wait: sleeps what is left of 100 ms since {@code tickNanos}
+     * ({@link System#nanoTime()} at the start of the round); false when interrupted.
+     */
+    static boolean restOfRound(long tickNanos) {
+        long sleep = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100) - (System.nanoTime() - tickNanos);
+        if (sleep > 0) {
+            try {
+                java.util.concurrent.TimeUnit.NANOSECONDS.sleep(sleep);
+            } catch (InterruptedException e) {
+                return false;
+            }
+        }
+        return true;
+    }
 }

@@ -7,7 +7,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A reading client beside {@link Writer}: on one kept connection (reconnecting after any error),
@@ -50,30 +49,16 @@ final class Reader implements AutoCloseable {
             } catch (SQLException e) {
                 errors.add(e.getSQLState() + " " + e.getMessage());
                 errorTimes.add(System.nanoTime());
-                close(c);
+                Jdbc.closeQuietly(c);
                 c = null;
             }
-            long sleep = TimeUnit.MILLISECONDS.toNanos(100) - (System.nanoTime() - tick);
-            if (sleep > 0) {
-                try {
-                    TimeUnit.NANOSECONDS.sleep(sleep); // the reader's own pace, not a test wait
-                } catch (InterruptedException e) {
-                    break;
-                }
+            if (!Jdbc.restOfRound(tick)) {
+                break;
             }
         }
-        close(c);
+        Jdbc.closeQuietly(c);
     }
 
-    private static void close(Connection c) {
-        try {
-            if (c != null) {
-                c.close();
-            }
-        } catch (SQLException ignored) {
-            // already broken
-        }
-    }
 
     @Override
     public void close() throws InterruptedException {

@@ -7,7 +7,6 @@ import java.sql.SQLException;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A client as our users run one: inserts a row every 100 ms through an entry point,
@@ -131,7 +130,7 @@ final class Writer implements AutoCloseable {
                 acks.add(new Ack(next, System.nanoTime(), address, timeline));
                 next++;
                 if (newConnectionEachWrite) {
-                    close(c);
+                    Jdbc.closeQuietly(c);
                     c = null;
                 }
             } catch (SQLException e) {
@@ -140,30 +139,16 @@ final class Writer implements AutoCloseable {
                     statementFailures.add(e.getSQLState() + " " + e.getMessage());
                 }
                 next++; // the outcome of this id is unknown: never reuse it
-                close(c);
+                Jdbc.closeQuietly(c);
                 c = null;
             }
-            long sleep = TimeUnit.MILLISECONDS.toNanos(100) - (System.nanoTime() - tick);
-            if (sleep > 0) {
-                try {
-                    TimeUnit.NANOSECONDS.sleep(sleep); // the writer's own pace, not a test wait
-                } catch (InterruptedException e) {
-                    break;
-                }
+            if (!Jdbc.restOfRound(tick)) {
+                break;
             }
         }
-        close(c);
+        Jdbc.closeQuietly(c);
     }
 
-    private static void close(Connection c) {
-        try {
-            if (c != null) {
-                c.close();
-            }
-        } catch (SQLException ignored) {
-            // already broken
-        }
-    }
 
     /** Acks after {@code sinceNanos}. */
     long acksAfter(long sinceNanos) {

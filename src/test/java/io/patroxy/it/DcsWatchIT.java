@@ -88,23 +88,7 @@ class DcsWatchIT {
 
     @AfterAll
     static void stopEverything() throws Exception {
-        try {
-            if (leaderKey != null) {
-                leaderKey.close();
-            }
-            if (zk != null) {
-                zk.close();
-            }
-            for (PatroxyProcess p : new PatroxyProcess[] {watched, polling}) {
-                if (p != null) {
-                    p.close();
-                }
-            }
-        } finally {
-            if (cluster != null) {
-                cluster.close();
-            }
-        }
+        LocalCluster.stopAll(cluster, leaderKey, zk, watched, polling);
     }
 
     @Test

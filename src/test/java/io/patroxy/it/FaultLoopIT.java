@@ -49,15 +49,7 @@ class FaultLoopIT {
 
     @AfterAll
     static void stopEverything() throws Exception {
-        try {
-            if (patroxy != null) {
-                patroxy.close();
-            }
-        } finally {
-            if (cluster != null) {
-                cluster.close(); // 'down' also deletes a partition's nftables table
-            }
-        }
+        LocalCluster.stopAll(cluster, patroxy); // 'down' also deletes a partition's nftables table
     }
 
     @Test

@@ -338,6 +338,24 @@ final class LocalCluster implements AutoCloseable {
         run(Duration.ofMinutes(3), "down");
     }
 
+    /**
+     * A test class's teardown: closes {@code first} in order (what is null was never started), then
+     * the cluster, whatever failed before.
+     */
+    static void stopAll(LocalCluster cluster, AutoCloseable... first) throws Exception {
+        try {
+            for (AutoCloseable c : first) {
+                if (c != null) {
+                    c.close();
+                }
+            }
+        } finally {
+            if (cluster != null) {
+                cluster.close();
+            }
+        }
+    }
+
     private String run(Duration max, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(SCRIPT.toString());

@@ -86,15 +86,7 @@ class RealClusterIT {
 
     @AfterAll
     static void stopEverything() throws Exception {
-        try {
-            if (patroxy != null) {
-                patroxy.close();
-            }
-        } finally {
-            if (cluster != null) {
-                cluster.close();
-            }
-        }
+        LocalCluster.stopAll(cluster, patroxy);
     }
 
     // ------------------------------------------------------------------ scenarios

@@ -56,15 +56,7 @@ class RoleListenersIT {
 
     @AfterAll
     static void stopEverything() throws Exception {
-        try {
-            if (patroxy != null) {
-                patroxy.close();
-            }
-        } finally {
-            if (cluster != null) {
-                cluster.close();
-            }
-        }
+        LocalCluster.stopAll(cluster, patroxy);
     }
 
     static String url(int port) {

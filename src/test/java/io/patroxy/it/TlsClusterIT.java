@@ -62,17 +62,7 @@ class TlsClusterIT {
 
     @AfterAll
     static void stopEverything() throws Exception {
-        try {
-            for (PatroxyProcess p : new PatroxyProcess[] {terminate, passthrough}) {
-                if (p != null) {
-                    p.close();
-                }
-            }
-        } finally {
-            if (cluster != null) {
-                cluster.close();
-            }
-        }
+        LocalCluster.stopAll(cluster, terminate, passthrough);
     }
 
     /**

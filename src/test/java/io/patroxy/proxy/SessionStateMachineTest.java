@@ -38,6 +38,19 @@ class SessionStateMachineTest {
         return client;
     }
 
+    /** The client's kept StartupMessage, tried again, reached {@code member}, which logs it in: relayed there, the client hears only that. */
+    private void retriedOnAndRelayed(String member, EmbeddedChannel client, Session s) {
+        EmbeddedFrontEnd.Connect retry = fe.lastConnect();
+        assertThat(retry.member().name()).isEqualTo(member);
+        retry.promise().setSuccess();
+        ByteBuf startup = retry.server().readOutbound();
+        startup.release();
+        fe.inbound(retry.server(), Pg.AUTH_OK_READY);
+        assertThat(s.state()).isEqualTo(State.RELAYING);
+        assertThat(s.member().name()).isEqualTo(member);
+        assertThat(EmbeddedFrontEnd.drain(client)).isEqualTo(Pg.AUTH_OK_READY);
+    }
+
     /** Failure 1: the leader moves, and the old server's first message is read before the queued drop runs. */
     @Test
     void aServerAnswerThatOvertakesTheDropNeverStartsARelayOnTheOldLeader() {
@@ -54,15 +67,7 @@ class SessionStateMachineTest {
         assertThat(EmbeddedFrontEnd.drain(client)).as("the client heard nothing from the old leader").isEmpty();
         fe.runAll(); // the queued drop finds an attempt on the leader, or none: it must not hurt
         fe.advance(Duration.ofMillis(300));
-        EmbeddedFrontEnd.Connect retry = fe.lastConnect();
-        assertThat(retry.member().name()).isEqualTo("n1");
-        retry.promise().setSuccess();
-        ByteBuf startup = retry.server().readOutbound();
-        startup.release();
-        fe.inbound(retry.server(), Pg.AUTH_OK_READY);
-        assertThat(s.state()).isEqualTo(State.RELAYING);
-        assertThat(s.member().name()).isEqualTo("n1");
-        assertThat(EmbeddedFrontEnd.drain(client)).isEqualTo(Pg.AUTH_OK_READY);
+        retriedOnAndRelayed("n1", client, s);
     }
 
     /** Failure 1, its other half: a stale drop queued for the first attempt leaves a healthy second attempt alone. */
@@ -338,14 +343,7 @@ class SessionStateMachineTest {
         fe.primary("n1", 2);
         fe.primary("n1", 2);
         fe.advance(Duration.ofMillis(300));
-        EmbeddedFrontEnd.Connect retry = fe.lastConnect();
-        assertThat(retry.member().name()).isEqualTo("n1");
-        retry.promise().setSuccess();
-        ByteBuf startup = retry.server().readOutbound();
-        startup.release();
-        fe.inbound(retry.server(), Pg.AUTH_OK_READY);
-        assertThat(s.state()).isEqualTo(State.RELAYING);
-        assertThat(EmbeddedFrontEnd.drain(client)).isEqualTo(Pg.AUTH_OK_READY);
+        retriedOnAndRelayed("n1", client, s);
     }
 
     /** A password login on a standby: past the password exchange nothing can be retried; the client gets a FATAL, never ReadyForQuery. */

@@ -36,11 +36,7 @@ trap cleanup EXIT INT TERM
 echo "before the run: $(load_note)"
 bench_cluster_up
 export PGPASSWORD=postgres
-psql -h "$leader_ip" -U postgres -qX >/dev/null 2>&1 <<'SQL' || true
-CREATE ROLE bench LOGIN;
-SET password_encryption = 'md5';
-ALTER ROLE bench PASSWORD 'bench';
-SQL
+bench_user
 have=$(psql -h "$leader_ip" -U postgres -Atqc 'show max_connections')
 if ((have < n + 50)); then
   echo "raising max_connections from $have to $((n + 100)) (Patroni's dynamic configuration, restart)"

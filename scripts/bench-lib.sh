@@ -63,6 +63,24 @@ bench_cluster_up() { # BENCH_REUSE_CLUSTER=1: keep a benchmark cluster that is a
   haproxy_pid=$(cat "$PATROXY_CLUSTER_DIR/haproxy/haproxy.pid")
 }
 
+# The user the benchmarks log in as, with an md5 password (SCRAM's key stretching would hide what a
+# proxy costs per connection); on the leader found by bench_cluster_up.
+bench_user() {
+  PGPASSWORD=postgres psql -h "$leader_ip" -U postgres -d postgres -qX >/dev/null 2>&1 <<'SQL' || true
+CREATE ROLE bench LOGIN;
+SET password_encryption = 'md5';
+ALTER ROLE bench PASSWORD 'bench';
+SQL
+}
+
+# pgbench's tables at BENCH_SCALE (10), made once per cluster and readable by the bench user.
+bench_data() {
+  if ! PGUSER=bench PGPASSWORD=bench psql -h "$leader_ip" -d postgres -Atqc 'select 1 from pgbench_branches limit 1' >/dev/null 2>&1; then
+    PGPASSWORD=postgres pgbench -h "$leader_ip" -U postgres -i -q -s "${BENCH_SCALE:-10}" >/dev/null 2>&1
+    PGPASSWORD=postgres psql -h "$leader_ip" -U postgres -qX -c 'GRANT ALL ON ALL TABLES IN SCHEMA public TO bench' >/dev/null
+  fi
+}
+
 bench_cluster_down() {
   $cluster haproxy-down >/dev/null 2>&1 || true
   $cluster down >/dev/null 2>&1 || true

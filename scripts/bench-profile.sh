@@ -45,15 +45,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 bench_cluster_up
-PGPASSWORD=postgres psql -h "$leader_ip" -U postgres -d postgres -qX >/dev/null 2>&1 <<'SQL' || true
-CREATE ROLE bench LOGIN;
-SET password_encryption = 'md5';
-ALTER ROLE bench PASSWORD 'bench';
-SQL
-if ! psql -h "$leader_ip" -Atqc 'select 1 from pgbench_branches limit 1' >/dev/null 2>&1; then
-  PGPASSWORD=postgres pgbench -h "$leader_ip" -U postgres -i -q -s "${BENCH_SCALE:-10}" >/dev/null 2>&1
-  PGPASSWORD=postgres psql -h "$leader_ip" -U postgres -qX -c 'GRANT ALL ON ALL TABLES IN SCHEMA public TO bench' >/dev/null
-fi
+bench_user
+bench_data
 
 jvm=(); [[ $options == shipped ]] && jvm=("@$jvm_options")
 echo "profiling ($options options); $(load_note)"

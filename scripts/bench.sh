@@ -89,11 +89,7 @@ if ((tls)); then
   mapfile -t tls_files < <($cluster cert patroxy "$BENCH_HOST" 2>/dev/null) # certificate, key, CA
   [[ ${#tls_files[@]} == 3 ]] || { echo "bench.sh: no certificate for Patroxy from the cluster's CA" >&2; exit 1; }
 fi
-PGPASSWORD=postgres psql -h "$leader_ip" -U postgres -d postgres -qX >/dev/null 2>&1 <<'SQL'
-CREATE ROLE bench LOGIN;
-SET password_encryption = 'md5';
-ALTER ROLE bench PASSWORD 'bench';
-SQL
+bench_user
 export PGPASSWORD=postgres
 pgbench -h "$leader_ip" -U postgres -i -q -s "$scale" >/dev/null 2>&1
 psql -h "$leader_ip" -U postgres -qX -c 'GRANT ALL ON ALL TABLES IN SCHEMA public TO bench' -c 'VACUUM ANALYZE' >/dev/null

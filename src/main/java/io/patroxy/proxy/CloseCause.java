@@ -7,7 +7,7 @@ public enum CloseCause {
     /** The server closed its side first (e.g. after a FATAL error of its own). */
     SERVER_CLOSED(true),
     /**
-     * The server closed while its client was logging in, without an ErrorResponse (PostgreSQL shut
+     * The server closed or reset while its client was logging in, without an ErrorResponse (PostgreSQL shut
      * down during authentication); the client got a FATAL 08006 from Patroxy saying so.
      */
     SERVER_CLOSED_IN_LOGIN(true),

@@ -88,6 +88,10 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        session.close(fromClient ? CloseCause.CLIENT_ERROR : CloseCause.SERVER_ERROR);
+        if (fromClient) {
+            session.close(CloseCause.CLIENT_ERROR);
+        } else {
+            session.serverFailed();
+        }
     }
 }

@@ -277,9 +277,20 @@ public final class Session {
     }
 
     /**
-     * The server ended the session while its client was still logging in, without an ErrorResponse:
-     * PostgreSQL does that when it is shut down while a client authenticates (it does not risk
-     * writing to a client in the middle of authentication). The client, which would otherwise see
+     * A reset or I/O error on the server connection while relaying. A backend that exits mid-login with
+     * the client's password response still unread in its socket resets the connection rather than
+     * closing it: the same silent end as below, told the same way.
+     */
+    void serverFailed() {
+        if (!serverLeftLoginSilently()) {
+            close(CloseCause.SERVER_ERROR);
+        }
+    }
+
+    /**
+     * The server ended the session while its client was still logging in, without an ErrorResponse
+     * (closed or reset): PostgreSQL does that when it is shut down while a client authenticates (it
+     * does not risk writing to a client in the middle of authentication). The client, which would otherwise see
      * the connection vanish, gets a FATAL saying so; true if that is what happened.
      */
     private boolean serverLeftLoginSilently() {

@@ -258,6 +258,7 @@ class SessionStateMachineTest {
             } else {
                 c.server().close();
             }
+            // (a reset instead: aServerThatResetsDuringTheLoginLeavesTheClientAFatalToo)
             fe.runAll();
             Session s = fe.session(client);
             assertThat(s.cause()).as("fin first: " + finFirst).isEqualTo(CloseCause.SERVER_CLOSED_IN_LOGIN);
@@ -383,5 +384,18 @@ class SessionStateMachineTest {
             replicas.closeAll();
             replicas.assertNothingLeaked();
         }
+    }
+
+    /** A backend that exits mid-login with the client's response unread resets the connection: the client is told the same. */
+    @Test
+    void aServerThatResetsDuringTheLoginLeavesTheClientAFatalToo() {
+        fe.primary("n0", 1);
+        EmbeddedChannel client = awaitingServerOn("n0");
+        EmbeddedFrontEnd.Connect c = loggingIn(client);
+        c.server().pipeline().fireExceptionCaught(new java.io.IOException("Connection reset by peer"));
+        fe.runAll();
+        Session s = fe.session(client);
+        assertThat(s.cause()).isEqualTo(CloseCause.SERVER_CLOSED_IN_LOGIN);
+        assertThat(text(EmbeddedFrontEnd.drain(client))).contains("08006").contains("closed the connection during authentication");
     }
 }

@@ -76,7 +76,7 @@ SQL
 # pgbench's tables at BENCH_SCALE (10), made once per cluster and readable by the bench user.
 bench_data() {
   if ! PGUSER=bench PGPASSWORD=bench psql -h "$leader_ip" -d postgres -Atqc 'select 1 from pgbench_branches limit 1' >/dev/null 2>&1; then
-    PGPASSWORD=postgres pgbench -h "$leader_ip" -U postgres -i -q -s "${BENCH_SCALE:-10}" >/dev/null 2>&1
+    PGPASSWORD=postgres pgbench -h "$leader_ip" -U postgres -i -q -s "${BENCH_SCALE:-10}" postgres >/dev/null 2>&1
     PGPASSWORD=postgres psql -h "$leader_ip" -U postgres -qX -c 'GRANT ALL ON ALL TABLES IN SCHEMA public TO bench' >/dev/null
   fi
 }

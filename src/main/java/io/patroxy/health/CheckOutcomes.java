@@ -7,13 +7,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.TimeoutException;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vertx.core.json.JsonObject;
 
 /** Turns what an HTTP check got (a status and body, or an error) into a {@link CheckOutcome}. */
 public final class CheckOutcomes {
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private CheckOutcomes() {
     }
@@ -26,24 +23,16 @@ public final class CheckOutcomes {
 
     /** Patroni's JSON ({@code role}, {@code timeline}, {@code state}); UNKNOWN if it is not that. */
     public static PatroniStatus parsePatroni(String body) {
-        if (body == null || body.isBlank()) {
+        JsonObject node = JsonFields.object(body);
+        if (node == null) {
             return PatroniStatus.UNKNOWN;
         }
-        try {
-            JsonNode node = JSON.readTree(body);
-            if (node == null || !node.isObject()) {
-                return PatroniStatus.UNKNOWN;
-            }
-            String role = node.path("role").asText(null);
-            if ("replica".equals(role) && node.path("sync_standby").asBoolean(false)) {
-                role = "sync_standby"; // Patroni flags the synchronous standby beside the role
-            }
-            return new PatroniStatus(role, node.path("timeline").asLong(-1),
-                    node.path("state").asText(null),
-                    node.path("patroni").path("scope").asText(null));
-        } catch (Exception e) {
-            return PatroniStatus.UNKNOWN;
+        String role = JsonFields.text(node, "role", null);
+        if ("replica".equals(role) && JsonFields.flag(node, "sync_standby", false)) {
+            role = "sync_standby"; // Patroni flags the synchronous standby beside the role
         }
+        return new PatroniStatus(role, JsonFields.number(node, "timeline", -1), JsonFields.text(node, "state", null),
+                JsonFields.text(JsonFields.child(node, "patroni"), "scope", null));
     }
 
     /** A failed exchange, classified as HAProxy classifies it. */

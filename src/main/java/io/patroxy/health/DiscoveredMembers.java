@@ -8,8 +8,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vertx.core.json.Json;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 
 import io.patroxy.config.MemberAddress;
 
@@ -21,8 +22,6 @@ import io.patroxy.config.MemberAddress;
  * {@code /cluster} never routes by itself: every member is still judged by its own checks.
  */
 public final class DiscoveredMembers {
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final List<MemberAddress> seeds;
     private final Duration removeAfter;
@@ -73,21 +72,22 @@ public final class DiscoveredMembers {
      * @throws IllegalArgumentException when the body is not Patroni's {@code /cluster} JSON
      */
     public static List<MemberAddress> parseCluster(String body) {
-        JsonNode root;
+        Object root;
         try {
-            root = JSON.readTree(body == null ? "" : body);
-        } catch (Exception e) {
+            root = Json.decodeValue(body == null ? "" : body);
+        } catch (RuntimeException e) {
             throw new IllegalArgumentException("not JSON: " + e.getMessage());
         }
-        if (root == null || !root.path("members").isArray()) {
+        if (!(root instanceof JsonObject cluster && cluster.getValue("members") instanceof JsonArray all)) {
             throw new IllegalArgumentException("no members array");
         }
         List<MemberAddress> members = new ArrayList<>();
-        for (JsonNode m : root.path("members")) {
-            String name = m.path("name").asText("");
-            String host = m.path("host").asText("");
-            int port = m.path("port").asInt(MemberAddress.DEFAULT_PG_PORT);
-            String api = m.path("api_url").asText("");
+        for (Object o : all) {
+            JsonObject m = o instanceof JsonObject j ? j : new JsonObject();
+            String name = JsonFields.text(m, "name", "");
+            String host = JsonFields.text(m, "host", "");
+            int port = (int) JsonFields.number(m, "port", MemberAddress.DEFAULT_PG_PORT);
+            String api = JsonFields.text(m, "api_url", "");
             try {
                 URI uri = URI.create(api);
                 int apiPort = uri.getPort() > 0 ? uri.getPort() : MemberAddress.DEFAULT_API_PORT;

@@ -90,7 +90,7 @@ public final class SaslMechanisms {
     }
 
     /** Said once at INFO (then at DEBUG per session), by name, so an operator knows why channel binding is off. */
-    public static void logDropped(Logger log, String session) {
+    public static void logDropped(Logger log, Object session) {
         String what = "SCRAM channel binding cannot cross Patroxy's TLS termination (the client would bind to Patroxy's"
                 + " certificate): SCRAM-SHA-256-PLUS taken out of the server's AuthenticationSASL; a client must set"
                 + " channel_binding=disable (libpq's default prefer is refused by PostgreSQL on a TLS leg as 'SCRAM channel"

@@ -353,7 +353,7 @@ final class Handshake {
         wait.leave();
         Channel client = ctx.channel();
         Channel server = attempt.channel();
-        ByteBuf first = ServerTlsLeg.forClient(attempt.takeReceived(client), attempt.tls(), session.toString());
+        ByteBuf first = ServerTlsLeg.forClient(attempt.takeReceived(client), attempt.tls(), session); // named only if it is logged
         attempt = null;
         session.relaying(server, framing, px.sessions().relayStarted(session), server.pipeline().get("tls") != null);
         session.countRelayed(true, (encryptionRequest != 0 ? 8 : 0) + (startup != null ? startup.packet().length : 0));

@@ -1,5 +1,6 @@
 package io.patroxy.proxy;
 
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -47,8 +48,11 @@ final class NettyConnector implements Connector {
     private final ChannelFactory<? extends Channel> channels;
     private final Map<ChannelOption<?>, Object> options;
     private final long idleMillis;
-    /** Each member's address when its host is an IP literal, or empty for a host name; worked out once per member. */
-    private final Map<MemberAddress, Optional<InetSocketAddress>> literals = new ConcurrentHashMap<>();
+    /**
+     * Each member host's IP address when it is an IP literal, or empty for a host name; worked out once per host,
+     * keyed by the host's text (a String's hash is cached; a record's is computed on every connect).
+     */
+    private final Map<String, Optional<InetAddress>> literals = new ConcurrentHashMap<>();
 
     NettyConnector(Transport transport, ProxySettings settings) {
         this(transport.channel(), transport.resolver(), settings);
@@ -129,8 +133,9 @@ final class NettyConnector implements Connector {
 
     /** The member's address when its host is an IP literal (no lookup needed), else null. */
     InetSocketAddress literal(MemberAddress member) {
-        return literals.computeIfAbsent(member, m -> Optional.ofNullable(NetUtil.createInetAddressFromIpAddressString(m.host()))
-                .map(ip -> new InetSocketAddress(ip, m.pgPort()))).orElse(null); // a host name: resolved asynchronously on every connect
+        InetAddress ip = literals.computeIfAbsent(member.host(), h -> Optional.ofNullable(NetUtil.createInetAddressFromIpAddressString(h)))
+                .orElse(null);
+        return ip == null ? null : new InetSocketAddress(ip, member.pgPort()); // a host name: resolved asynchronously on every connect
     }
 
     /** Passes a CancelRequest to {@code member} on a connection of its own, which closes once it is sent. */

@@ -72,7 +72,7 @@ final class ServerTlsLeg {
      * The server's first message as the client gets it: without SCRAM-SHA-256-PLUS when the server
      * leg is TLS (logged once per session by name), else as it came. Takes over {@code first}.
      */
-    static ByteBuf forClient(ByteBuf first, boolean serverLegTls, String session) {
+    static ByteBuf forClient(ByteBuf first, boolean serverLegTls, Object session) {
         if (serverLegTls && SaslMechanisms.offersChannelBinding(first)) {
             ByteBuf rewritten = SaslMechanisms.withoutChannelBinding(first);
             SaslMechanisms.logDropped(LOG, session);

@@ -178,7 +178,8 @@ public final class SessionRegistry implements ClusterListener {
      */
     public int shutdownSessions(String member) {
         shutdownCutoff.merge(member, routeSeq.get(), Math::max);
-        Set<Session> on = byMember.getOrDefault(member, Set.of());
+        // a copy: the live set loses each session as it closes, which may be before size() is read
+        List<Session> on = List.copyOf(byMember.getOrDefault(member, Set.of()));
         on.forEach(s -> s.post(Session.Event.SHUTDOWN_SESSIONS));
         return on.size();
     }

@@ -2,7 +2,6 @@ package io.patroxy.stats;
 
 import java.net.URI;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -12,13 +11,12 @@ import java.util.function.Supplier;
 
 import org.jboss.logging.Logger;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import io.patroxy.cluster.AdminState;
 import io.patroxy.cluster.ClusterView;
 import io.patroxy.cluster.MemberView;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.Json;
+import io.vertx.core.json.JsonObject;
 
 /**
  * The admin API, as a plain function of one request (the Vert.x glue is {@link AdminEndpoint}),
@@ -55,12 +53,10 @@ public final class AdminApi {
 
     private final BasicAuth auth;
     private final Supplier<List<ProxyStarted.Listener>> listeners;
-    private final ObjectMapper json;
 
-    public AdminApi(BasicAuth auth, Supplier<List<ProxyStarted.Listener>> listeners, ObjectMapper json) {
+    public AdminApi(BasicAuth auth, Supplier<List<ProxyStarted.Listener>> listeners) {
         this.auth = auth;
         this.listeners = listeners;
-        this.json = json;
     }
 
     public Response handle(Request r) {
@@ -170,26 +166,25 @@ public final class AdminApi {
     /** {"state": ..., "listener": ...} for a state change, {"listener": ...} (or nothing) for shutdown-sessions. */
     private Map<String, String> body(String text, boolean stateChange) {
         Map<String, String> out = new LinkedHashMap<>();
-        JsonNode node;
+        Object node;
         try {
-            node = text == null || text.isBlank() ? json.createObjectNode() : json.readTree(text);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("the body is not JSON: " + e.getOriginalMessage());
+            node = text == null || text.isBlank() ? new JsonObject() : Json.decodeValue(text);
+        } catch (DecodeException e) {
+            throw new IllegalArgumentException("the body is not JSON: " + e.getMessage());
         }
-        if (node == null || !node.isObject()) {
+        if (!(node instanceof JsonObject fields)) {
             throw new IllegalArgumentException("the body must be a JSON object");
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext();) {
-            Map.Entry<String, JsonNode> f = it.next();
+        for (Map.Entry<String, Object> f : fields) {
             boolean known = f.getKey().equals("listener") || (stateChange && f.getKey().equals("state"));
             if (!known) {
                 throw new IllegalArgumentException("unknown field '" + f.getKey() + "'; expected "
                         + (stateChange ? "\"state\" and optionally \"listener\"" : "optionally \"listener\""));
             }
-            if (!f.getValue().isTextual()) {
+            if (!(f.getValue() instanceof String value)) {
                 throw new IllegalArgumentException("'" + f.getKey() + "' must be a string");
             }
-            out.put(f.getKey(), f.getValue().asText());
+            out.put(f.getKey(), value);
         }
         if (stateChange) {
             String s = out.get("state");
@@ -279,20 +274,12 @@ public final class AdminApi {
         return new Response(status, error(message), null, false);
     }
 
-    private Response ok(Object body) {
-        try {
-            return new Response(200, json.writeValueAsString(body), null, false);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+    private static Response ok(Object body) {
+        return new Response(200, Json.encode(body), null, false);
     }
 
-    private String error(String message) {
-        try {
-            return json.writeValueAsString(Map.of("error", message));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+    private static String error(String message) {
+        return new JsonObject().put("error", message).encode();
     }
 
     private static String names(List<ProxyStarted.Listener> ls) {

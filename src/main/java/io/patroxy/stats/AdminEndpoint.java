@@ -8,7 +8,6 @@ import jakarta.inject.Singleton;
 
 import org.jboss.logging.Logger;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.patroxy.config.PatroxyConfig;
 import io.vertx.core.http.HttpHeaders;
@@ -31,8 +30,8 @@ public class AdminEndpoint {
     private final Optional<AdminApi> api;
     private volatile List<ProxyStarted.Listener> listeners = List.of();
 
-    public AdminEndpoint(PatroxyConfig config, ObjectMapper json) {
-        this.api = BasicAuth.forAdmin(config.admin()).map(auth -> new AdminApi(auth, () -> listeners, json));
+    public AdminEndpoint(PatroxyConfig config) {
+        this.api = BasicAuth.forAdmin(config.admin()).map(auth -> new AdminApi(auth, () -> listeners));
     }
 
     void onStart(@Observes ProxyStarted proxy) {

@@ -4,7 +4,7 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
 
 /**
  * For the native image (unverified here, see README): the stats records are read by reflection —
- * by Jackson for /;json and by Qute's ReflectionValueResolver for the page — so they are registered.
+ * by Qute's ReflectionValueResolver for the page (the JSON is written field by field, StatsJson) — so they are registered.
  * The page's template is included as a resource in application.properties.
  */
 @RegisterForReflection(targets = {StatsSnapshot.class, StatsSnapshot.Frontend.class, StatsSnapshot.Backend.class,

@@ -14,8 +14,6 @@ import jakarta.inject.Singleton;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.patroxy.config.PatroxyConfig;
@@ -47,21 +45,18 @@ public class StatsEndpoint {
 
     private final PatroxyConfig config;
     private final MeterRegistry registry;
-    private final ObjectMapper json;
     private final String version;
     private final Optional<BasicAuth> auth;
-    private final StatsPage page = new StatsPage();
     private final Clock clock = Clock.systemUTC();
     private volatile Running running;
 
     private final AdminEndpoint admin;
 
-    public StatsEndpoint(PatroxyConfig config, MeterRegistry registry, ObjectMapper json, AdminEndpoint admin,
+    public StatsEndpoint(PatroxyConfig config, MeterRegistry registry, AdminEndpoint admin,
             @ConfigProperty(name = "quarkus.application.version", defaultValue = "unknown") String version) {
         this.admin = admin;
         this.config = config;
         this.registry = registry;
-        this.json = json;
         this.version = version;
         this.auth = BasicAuth.forStats(config.stats().auth());
     }
@@ -116,7 +111,7 @@ public class StatsEndpoint {
             json(ctx);
         } else {
             Duration refresh = options.contains("norefresh") ? Duration.ZERO : config.stats().refresh();
-            snapshot(ctx).ifPresent(s -> send(ctx, "text/html; charset=utf-8", page.render(s, refresh)));
+            snapshot(ctx).ifPresent(s -> send(ctx, "text/html; charset=utf-8", Page.INSTANCE.render(s, refresh)));
         }
     }
 
@@ -125,13 +120,7 @@ public class StatsEndpoint {
     }
 
     private void json(RoutingContext ctx) {
-        snapshot(ctx).ifPresent(s -> {
-            try {
-                send(ctx, "application/json", json.writeValueAsString(s));
-            } catch (JsonProcessingException e) {
-                ctx.fail(e);
-            }
-        });
+        snapshot(ctx).ifPresent(s -> send(ctx, "application/json", StatsJson.write(s)));
     }
 
     private Optional<StatsSnapshot> snapshot(RoutingContext ctx) {
@@ -141,6 +130,11 @@ public class StatsEndpoint {
             return Optional.empty();
         }
         return Optional.of(StatsSnapshots.capture(r.info(), r.listeners(), clock.instant()));
+    }
+
+    /** The HTML page's template is parsed on the first request for it: most Patroxys are only scraped. */
+    private static final class Page {
+        static final StatsPage INSTANCE = new StatsPage();
     }
 
     private static void send(RoutingContext ctx, String contentType, String body) {

@@ -4,9 +4,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
-import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-
 /**
  * Everything the stats page, its CSV and its JSON show, taken at one instant: immutable, built by
  * {@link StatsSnapshots#capture}. One {@link Listener} section per listener, in configuration
@@ -15,10 +12,8 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
  *
  * <p>The JSON keeps the shape it had with one listener: {@code proxy}, {@code frontend},
  * {@code backend}, {@code servers} and {@code leadership} at the top are the first listener's;
- * {@code listeners} has every listener.
+ * {@code listeners} has every listener ({@link StatsJson} writes it).
  */
-@JsonPropertyOrder({"proxy", "version", "pid", "now", "started", "uptimeSeconds", "frontend", "backend", "servers",
-        "leadership", "listeners"})
 public record StatsSnapshot(String version, long pid, Instant now, Instant started, long uptimeSeconds,
         List<Listener> listeners) {
 
@@ -30,28 +25,23 @@ public record StatsSnapshot(String version, long pid, Instant now, Instant start
     }
 
     /** The first listener's name (the only one's without {@code patroxy.listeners}). */
-    @JsonProperty("proxy")
     public String proxy() {
         return listeners.get(0).name();
     }
 
-    @JsonProperty("frontend")
     public Frontend frontend() {
         return listeners.get(0).frontend();
     }
 
-    @JsonProperty("backend")
     public Backend backend() {
         return listeners.get(0).backend();
     }
 
-    @JsonProperty("servers")
     public List<Server> servers() {
         return listeners.get(0).servers();
     }
 
     /** The first listener's leader, null when it is a balanced listener. */
-    @JsonProperty("leadership")
     public Leadership leadership() {
         return listeners.get(0).leadership();
     }

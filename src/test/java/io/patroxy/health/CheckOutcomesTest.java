@@ -37,6 +37,26 @@ class CheckOutcomesTest {
         assertThat(CheckOutcomes.parsePatroni("[1,2]")).isEqualTo(PatroniStatus.UNKNOWN);
     }
 
+    /** Read leniently, as Patroni's answers were read with Jackson's tree model before Vert.x's JSON. */
+    @Test
+    void readsPatroniFieldsLenientlyWhateverTheirJsonType() {
+        PatroniStatus sync = CheckOutcomes.parsePatroni(
+                "{\"role\":\"replica\",\"sync_standby\":true,\"timeline\":\"5\",\"state\":\"streaming\",\"patroni\":{\"scope\":\"demo\"}}");
+        assertThat(sync.role()).isEqualTo("sync_standby");
+        assertThat(sync.timeline()).isEqualTo(5);
+        assertThat(sync.state()).isEqualTo("streaming");
+        assertThat(sync.scope()).isEqualTo("demo");
+        assertThat(CheckOutcomes.parsePatroni("{\"role\":\"replica\",\"sync_standby\":\"false\"}").role()).isEqualTo("replica");
+        PatroniStatus odd = CheckOutcomes.parsePatroni("{\"role\":7,\"timeline\":\"x\",\"state\":null,\"patroni\":[]}");
+        assertThat(odd.role()).isEqualTo("7");
+        assertThat(odd.timeline()).isEqualTo(-1);
+        assertThat(odd.state()).isEqualTo("unknown"); // PatroniStatus names a missing state so
+        assertThat(odd.scope()).isNull();
+        assertThat(CheckOutcomes.parsePatroni("{}").timeline()).isEqualTo(-1);
+        assertThat(CheckOutcomes.parsePatroni("\"text\"")).isEqualTo(PatroniStatus.UNKNOWN);
+        assertThat(CheckOutcomes.parsePatroni("  ")).isEqualTo(PatroniStatus.UNKNOWN);
+    }
+
     @Test
     void classifiesErrorsLikeHaproxy() {
         assertThat(CheckOutcomes.fromError(new RuntimeException(new ConnectException("Connection refused")), D, AT).status())

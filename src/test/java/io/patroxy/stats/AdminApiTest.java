@@ -28,7 +28,7 @@ class AdminApiTest {
     private final Fixtures postgres = new Fixtures();
     private final Fixtures replicas = new Fixtures("replicas", Role.REPLICA, 5433);
     private final AdminApi api = new AdminApi(new BasicAuth("ops", "s3cret"),
-            () -> List.of(listener(postgres), listener(replicas)), JSON);
+            () -> List.of(listener(postgres), listener(replicas)));
 
     {
         postgres.primary("pg0", 1, 0);

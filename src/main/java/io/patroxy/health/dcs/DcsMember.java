@@ -3,8 +3,8 @@ package io.patroxy.health.dcs;
 import java.net.URI;
 import java.util.Optional;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.patroxy.health.JsonFields;
+import io.vertx.core.json.JsonObject;
 
 /**
  * One member node of Patroni's DCS ({@code /<namespace>/<scope>/members/<name>}), reduced to what
@@ -18,21 +18,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  */
 public record DcsMember(String name, String host, int port, String role) {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     /** Parses the node's JSON; a node that is not Patroni's member JSON gives a member with no address. */
     public static DcsMember parse(String name, byte[] data) {
-        JsonNode node;
-        try {
-            node = data == null || data.length == 0 ? null : JSON.readTree(data);
-        } catch (java.io.IOException e) {
-            node = null;
-        }
-        if (node == null || !node.isObject()) {
+        JsonObject node = data == null ? null : JsonFields.object(new String(data, java.nio.charset.StandardCharsets.UTF_8));
+        if (node == null) {
             return new DcsMember(name, "", -1, "");
         }
-        String role = node.path("role").asText("");
-        return connUrl(node.path("conn_url").asText(""))
+        String role = JsonFields.text(node, "role", "");
+        return connUrl(JsonFields.text(node, "conn_url", ""))
                 .map(u -> new DcsMember(name, u.getHost(), u.getPort() < 0 ? 5432 : u.getPort(), role))
                 .orElse(new DcsMember(name, "", -1, role));
     }

@@ -8,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -74,7 +73,7 @@ public final class DiscoveredMembers {
     public static List<MemberAddress> parseCluster(String body) {
         Object root;
         try {
-            root = Json.decodeValue(body == null ? "" : body);
+            root = JsonFields.parse(body == null ? "" : body);
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("not JSON: " + e.getMessage());
         }

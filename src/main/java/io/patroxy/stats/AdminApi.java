@@ -14,8 +14,8 @@ import org.jboss.logging.Logger;
 import io.patroxy.cluster.AdminState;
 import io.patroxy.cluster.ClusterView;
 import io.patroxy.cluster.MemberView;
+import io.patroxy.health.JsonFields;
 import io.vertx.core.json.DecodeException;
-import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -168,9 +168,9 @@ public final class AdminApi {
         Map<String, String> out = new LinkedHashMap<>();
         Object node;
         try {
-            node = text == null || text.isBlank() ? new JsonObject() : Json.decodeValue(text);
+            node = text == null || text.isBlank() ? new JsonObject() : JsonFields.parse(text);
         } catch (DecodeException e) {
-            throw new IllegalArgumentException("the body is not JSON: " + e.getMessage());
+            throw new IllegalArgumentException("the body is not JSON: " + e.getMessage().split("\n", 2)[0]); // without Jackson's location
         }
         if (!(node instanceof JsonObject fields)) {
             throw new IllegalArgumentException("the body must be a JSON object");
@@ -275,11 +275,11 @@ public final class AdminApi {
     }
 
     private static Response ok(Object body) {
-        return new Response(200, Json.encode(body), null, false);
+        return new Response(200, JsonFields.encode(body), null, false);
     }
 
     private static String error(String message) {
-        return new JsonObject().put("error", message).encode();
+        return JsonFields.encode(new JsonObject().put("error", message));
     }
 
     private static String names(List<ProxyStarted.Listener> ls) {

@@ -4,12 +4,13 @@ import java.time.Instant;
 import java.util.List;
 import java.util.function.Function;
 
+import io.patroxy.health.JsonFields;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 /**
  * {@code /;json} and {@code /stats.json}: a {@link StatsSnapshot} as JSON, field by field in the
- * records' order, on Vert.x's JSON (Jackson's streaming core underneath, no data binding).
+ * records' order, on Vert.x's JSON and {@link JsonFields}' codec (Jackson's streaming core, no data binding).
  * Instants are ISO-8601 strings; a missing value is {@code null}.
  */
 final class StatsJson {
@@ -18,7 +19,7 @@ final class StatsJson {
     }
 
     static String write(StatsSnapshot s) {
-        return of(s).encode();
+        return JsonFields.encode(of(s));
     }
 
     static JsonObject of(StatsSnapshot s) {

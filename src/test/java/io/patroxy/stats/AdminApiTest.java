@@ -132,6 +132,10 @@ class AdminApiTest {
         }
         assertThat(json(post("/admin/members/pg0", "{\"state\":\"down\"}")).get("error").asText())
                 .isEqualTo("state 'down' is not one of ready, drain, maint");
+        assertThat(json(post("/admin/members/pg0", "{bad")).get("error").asText()) // one line, no parser location
+                .startsWith("the body is not JSON: Unexpected character ('b'").doesNotContain("\n");
+        assertThat(json(post("/admin/members/pg0", "[\"drain\"]")).get("error").asText()).isEqualTo("the body must be a JSON object");
+        assertThat(json(post("/admin/members/pg0", "{\"state\":1}")).get("error").asText()).isEqualTo("'state' must be a string");
         assertThat(post("/admin/members/pg0/shutdown-sessions", "{\"state\":\"drain\"}").status()).isEqualTo(400);
         assertNothingChanged(p, r);
     }

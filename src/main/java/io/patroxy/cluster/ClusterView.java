@@ -47,6 +47,19 @@ public record ClusterView(List<MemberView> members, MemberView leader, boolean c
         return Optional.ofNullable(leader);
     }
 
+    /**
+     * The member new sessions go to: the leader, unless Patroni answered its latest check with no
+     * ({@link MemberView#answeredNo()}). Such a leader is going down — a switchover is demoting it,
+     * or its role changed — and a login started on it now would be cut by the mark-down a few checks
+     * later (fall), so new sessions wait until a check of it passes again or another member leads;
+     * its open sessions stay until fall marks it DOWN, as HAProxy keeps them. A timeout or a refused
+     * connection says nothing about the role: for those HAProxy's tolerance (fall) holds for new
+     * sessions too. It stays the leader meanwhile (the stats, the leader history and the metrics).
+     */
+    public Optional<MemberView> routableLeader() {
+        return leader == null || leader.answeredNo() ? Optional.empty() : Optional.of(leader);
+    }
+
     public Optional<String> leaderName() {
         return leaderMember().map(MemberView::name);
     }
@@ -74,6 +87,10 @@ public record ClusterView(List<MemberView> members, MemberView leader, boolean c
         if (withheld != null) {
             return "no leader in cluster " + scope() + " takes new sessions: " + withheld.name() + " leads but an administrator put it in "
                     + withheld.admin() + ": " + describeMembers();
+        }
+        if (leader != null && leader.answeredNo()) {
+            return "no leader in cluster " + scope() + " takes new sessions: " + leader.name()
+                    + " leads but Patroni answered its latest check with " + leader.lastCheckSummary() + ": " + describeMembers();
         }
         return "no leader in cluster " + scope() + (splitBrain ? " (split brain: two primaries on the same timeline): " : ": ")
                 + describeMembers();

@@ -9,8 +9,10 @@ import java.util.Objects;
  *
  * <blockquote>While a leader L is known, no session is connecting to, handshaking with or relaying
  * to any member other than L for longer than one event-loop turn after the snapshot that made L
- * leader. While no leader is known, no new session is routed, and a relaying session is closed
- * when its member goes DOWN or another member becomes leader.</blockquote>
+ * leader; while Patroni's latest answer for L is no (L is going down), no session is connecting to or
+ * handshaking with L either — those that relay stay until L is marked DOWN. While no leader is
+ * known, no new session is routed, and a relaying session is closed when its member goes DOWN or
+ * another member becomes leader.</blockquote>
  *
  * <p>The operator's word ({@link AdminState}) is part of the snapshot: DRAIN takes new sessions
  * away and keeps the open ones, MAINT takes both (as a mark-down does), so a change of it is a
@@ -27,7 +29,10 @@ public final class DropPolicy {
     public enum Verdict {
         /** The leader: sessions connect, handshake and relay there. */
         ROUTE,
-        /** No leader is known and this member is UP: relaying sessions stay, handshakes step back and wait. */
+        /**
+         * No leader is known and this member is UP, or it leads but Patroni answered its latest check
+         * with no ({@link ClusterView#routableLeader()}): relaying sessions stay, handshakes step back and wait.
+         */
         KEEP_RELAYING,
         /** Marked DOWN: every session on it goes (HAProxy's {@code on-marked-down shutdown-sessions}). */
         MEMBER_DOWN,
@@ -58,7 +63,7 @@ public final class DropPolicy {
     public static Verdict verdict(ClusterView view, String member) {
         MemberView leader = view.leader();
         if (leader != null && leader.name().equals(member)) {
-            return Verdict.ROUTE;
+            return view.routableLeader().isPresent() ? Verdict.ROUTE : Verdict.KEEP_RELAYING; // going down: see routableLeader
         }
         MemberView m = view.member(member).orElse(null);
         if (m != null && m.inMaint()) {

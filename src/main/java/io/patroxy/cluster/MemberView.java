@@ -5,6 +5,7 @@ import java.time.Instant;
 
 import io.patroxy.config.MemberAddress;
 import io.patroxy.health.CheckOutcome;
+import io.patroxy.health.CheckStatus;
 import io.patroxy.health.MemberHealth;
 import io.patroxy.health.PatroniStatus;
 
@@ -81,6 +82,15 @@ public record MemberView(MemberAddress address, MemberHealth health, CheckOutcom
 
     public boolean lastCheckPassed() {
         return lastCheck != null && lastCheck.passed();
+    }
+
+    /**
+     * Whether Patroni itself answered the latest check, and the answer was no (L7STS: a wrong status,
+     * e.g. 503 from {@code /primary} on a member that is demoting). A timeout, a refused connection or
+     * an unreadable answer says nothing about the member's role; this does.
+     */
+    public boolean answeredNo() {
+        return lastCheck != null && lastCheck.status() == CheckStatus.L7STS;
     }
 
     public PatroniStatus patroni() {

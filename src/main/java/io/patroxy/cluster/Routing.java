@@ -92,11 +92,14 @@ public final class Routing {
 
     /**
      * Members new sessions may go to now, in configuration order: UP by their checks and READY by
-     * the operator (a member in DRAIN or MAINT never gets a new session, whatever its checks say).
+     * the operator (a member in DRAIN or MAINT never gets a new session, whatever its checks say);
+     * for a leader role, and a fallback to it, the leader only while Patroni's latest answer for it
+     * was not no ({@link ClusterView#routableLeader()}).
      */
     public static List<MemberView> candidates(RouteView v) {
         if (v.routing().leaderRole) {
-            return v.own().leaderMember().map(List::of).orElse(List.of()); // the selector withholds a leader in DRAIN or MAINT
+            // the selector withholds a leader in DRAIN or MAINT; a leader Patroni just said no for is going down
+            return v.own().routableLeader().map(List::of).orElse(List.of());
         }
         List<MemberView> up = new ArrayList<>();
         for (MemberView m : v.own().members()) {
@@ -104,8 +107,8 @@ public final class Routing {
                 up.add(m);
             }
         }
-        if (up.isEmpty() && v.fallback() != null && v.fallback().leader() != null) {
-            MemberView leader = v.fallback().leader();
+        if (up.isEmpty() && v.fallback() != null && v.fallback().routableLeader().isPresent()) {
+            MemberView leader = v.fallback().routableLeader().get();
             boolean heldHere = v.own().member(leader.name()).map(m -> !m.admin().takesNewSessions()).orElse(false);
             return heldHere ? List.of() : List.of(leader);
         }

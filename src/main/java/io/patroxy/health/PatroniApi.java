@@ -180,6 +180,7 @@ public final class PatroniApi implements AutoCloseable {
             }
             if (msg instanceof HttpResponse r) {
                 status = r.status().code();
+                release(); // an interim response's body (1xx) is not the answer
                 kept = ctx.alloc().heapBuffer(256, MAX_BODY);
             }
             if (msg instanceof HttpContent c && kept != null) {

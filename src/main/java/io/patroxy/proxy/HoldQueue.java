@@ -47,7 +47,7 @@ public final class HoldQueue implements ClusterListener {
 
     @Override
     public void onChange(ClusterView before, ClusterView after) {
-        if (routing == null ? after.leader() != null : !Routing.candidates(routing.now()).isEmpty()) {
+        if (routing == null ? after.routableLeader().isPresent() : !Routing.candidates(routing.now()).isEmpty()) {
             waiting.forEach(s -> s.post(Session.Event.ROUTE_CHANGED));
         }
     }

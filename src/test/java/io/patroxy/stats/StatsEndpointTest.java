@@ -205,7 +205,10 @@ class StatsEndpointTest {
         assertThat(Http.get(base, "/q/health/ready").statusCode()).isEqualTo(200);
 
         api0.mode(Mode.REPLICA);
+        // not ready from Patroni's first no (new sessions wait: GoingDownLeaderTest); no leader once marked DOWN
         await().atMost(WAIT).until(() -> Http.get(base, "/q/health/ready").statusCode() == 503);
+        await().atMost(WAIT).until(() -> metrics().value("patroxy_leader_known") == 0);
+        assertThat(Http.get(base, "/q/health/ready").statusCode()).isEqualTo(503);
         HttpResponse<String> page = Http.get(base, "/");
         assertThat(page.statusCode()).isEqualTo(200);
         assertThat(page.body()).contains("<div id=\"leader\" class=\"none\">Leader: <b id=\"leader-name\">NONE</b>");

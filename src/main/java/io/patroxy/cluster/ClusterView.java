@@ -88,7 +88,7 @@ public record ClusterView(List<MemberView> members, MemberView leader, boolean c
             return "no leader in cluster " + scope() + " takes new sessions: " + withheld.name() + " leads but an administrator put it in "
                     + withheld.admin() + ": " + describeMembers();
         }
-        if (leader != null && leader.answeredNo()) {
+        if (leader != null && routableLeader().isEmpty()) { // going down: see routableLeader
             return "no leader in cluster " + scope() + " takes new sessions: " + leader.name()
                     + " leads but Patroni answered its latest check with " + leader.lastCheckSummary() + ": " + describeMembers();
         }

@@ -107,8 +107,8 @@ public final class Routing {
                 up.add(m);
             }
         }
-        if (up.isEmpty() && v.fallback() != null && v.fallback().routableLeader().isPresent()) {
-            MemberView leader = v.fallback().routableLeader().get();
+        MemberView leader = up.isEmpty() && v.fallback() != null ? v.fallback().routableLeader().orElse(null) : null;
+        if (leader != null) {
             boolean heldHere = v.own().member(leader.name()).map(m -> !m.admin().takesNewSessions()).orElse(false);
             return heldHere ? List.of() : List.of(leader);
         }

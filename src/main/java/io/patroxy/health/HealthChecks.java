@@ -84,8 +84,8 @@ public final class HealthChecks {
     }
 
     /**
-     * The HTTP client every member's probe shares, on Quarkus' Vert.x; its connect timeout is
-     * HAProxy's for checks, min(connect timeout, interval, check timeout).
+     * The Patroni API client every member's probe shares (a channel per check on Quarkus' Vert.x
+     * event loops); its connect timeout is HAProxy's for checks, min(connect timeout, interval, check timeout).
      */
     static PatroniApi patroniApi(Vertx vertx, CheckSettings check, Duration connectTimeout) {
         return new PatroniApi(vertx, min(connectTimeout, min(check.interval(), check.timeout())));
